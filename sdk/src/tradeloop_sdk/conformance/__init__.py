@@ -1,0 +1,1 @@
+"""The conformance kit: checks every plugin of a kind must pass."""
