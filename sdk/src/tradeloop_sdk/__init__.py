@@ -44,11 +44,55 @@ from ._enums import (
 )
 from ._hookspecs import hookimpl, hookspec
 from ._hotpath import HotPath, Universe, params_array
+from ._protocols import (
+    Broker,
+    DataProvider,
+    DataStats,
+    FundingRail,
+    Transfer,
+    TransferLimits,
+    TransferRequest,
+    TransferStatus,
+)
+from ._records import (
+    Balance,
+    GuardBreach,
+    Intent,
+    OrderStatus,
+    OrderUpdate,
+    Position,
+    Report,
+    SymbolSpec,
+    Tick,
+    VenueSpec,
+    fill_specs,
+    to_decimal,
+)
 
 API_VERSION = "1.0"
 __version__ = "0.1.0"
 
 __all__ = [
+    "Broker",
+    "DataProvider",
+    "DataStats",
+    "FundingRail",
+    "Transfer",
+    "TransferLimits",
+    "TransferRequest",
+    "TransferStatus",
+    "Balance",
+    "GuardBreach",
+    "Intent",
+    "OrderStatus",
+    "OrderUpdate",
+    "Position",
+    "Report",
+    "SymbolSpec",
+    "Tick",
+    "VenueSpec",
+    "fill_specs",
+    "to_decimal",
     "API_VERSION",
     "BOOK_DTYPE",
     "CONTROL_DTYPE",
