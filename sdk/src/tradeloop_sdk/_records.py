@@ -50,7 +50,9 @@ def _same_float(a: float, b: float) -> bool:
 
 def _price(default: float = _NAN) -> Any:
     # NaN means "absent": two absent prices are equal
-    return attrs.field(default=default, eq=attrs.cmp_using(eq=_same_float))
+    return attrs.field(
+        default=default, converter=float, eq=attrs.cmp_using(eq=_same_float, require_same_type=False)
+    )
 
 
 @attrs.frozen
