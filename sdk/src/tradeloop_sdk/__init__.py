@@ -82,6 +82,14 @@ from ._records import (
     to_decimal,
 )
 from ._secret import Secret
+from ._strategy_kit import (
+    order_filled,
+    order_live,
+    order_working,
+    round_to_lot,
+    round_to_tick,
+    tick_price,
+)
 from ._strict import StrictPolicy, current_policy, handle_error, strict
 
 API_VERSION = "1.0"
@@ -158,14 +166,20 @@ __all__ = [
     "is_tainted",
     "make_context",
     "mid",
+    "order_filled",
+    "order_live",
     "order_slot",
+    "order_working",
     "param",
     "params_array",
     "params_class",
     "record_event",
     "replace",
     "report",
+    "round_to_lot",
+    "round_to_tick",
     "strict",
     "submit",
+    "tick_price",
     "to_decimal",
 ]

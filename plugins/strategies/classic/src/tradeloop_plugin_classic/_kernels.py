@@ -1,0 +1,175 @@
+"""Compiled on_tick kernels of the classic strategies.
+
+All four are target-position strategies: a signal sets a target (+qty, -qty or 0, clamped
+to the position limit the strategy owns) and the strategy sends one market IOC order for
+the difference between the target and its position plus what is still working. They act
+only when the target changes (an event, not every tick), so a refused order is not
+re-sent on every following tick.
+
+State layout (float64), shared by all four::
+
+    [0] prev      previous signal value (crossover: fast - slow), NaN until known
+    [1] target    current target position
+    [2] cid       client id of the last order sent (0: none)
+    [3..]         indicator states (offsets in params: ``off_a``, ``off_b``)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from tradeloop_sdk import (
+    TAINTED,
+    OrderType,
+    Side,
+    TimeInForce,
+    is_tainted,
+    order_working,
+    submit,
+    tick_price,
+)
+from tradeloop_sdk import indicators as ind
+
+S_PREV, S_TARGET, S_CID, S_IND = 0, 1, 2, 3
+
+_BUY = int(Side.BUY)
+_SELL = int(Side.SELL)
+_MARKET = int(OrderType.MARKET)
+_IOC = int(TimeInForce.IOC)
+
+
+@numba.njit(cache=True, inline="always")
+def _accept(p: Any, ctx: Any, tick: Any) -> bool:
+    """This strategy's instrument, the wanted tick kind, and clean data."""
+    if tick["venue"] != p["venue"] or tick["symbol"] != p["symbol"]:
+        return False
+    if p["tick_kind"] != 0 and tick["kind"] != p["tick_kind"]:
+        return False
+    if tick["flags"] & TAINTED:
+        return False
+    return True
+
+
+@numba.njit(cache=True)
+def rebalance(p: Any, state: Any, ctx: Any, target: float) -> None:
+    """Set the target (clamped to +-max_position) and order the missing quantity."""
+    lim = p["max_position"]
+    if target > lim:
+        target = lim
+    elif target < -lim:
+        target = -lim
+    state[S_TARGET] = target
+    v = p["venue"]
+    s = p["symbol"]
+    if is_tainted(ctx, v, s):
+        return
+    have = ctx.positions[v, s]["qty"] + order_working(ctx, np.int64(state[S_CID]))
+    delta = target - have
+    if abs(delta) <= 1e-12 * max(1.0, abs(target)):
+        return
+    side = _BUY if delta > 0 else _SELL
+    cid = submit(ctx, p["source"], v, s, side, _MARKET, _IOC, abs(delta), np.nan)
+    if cid > 0:
+        state[S_CID] = cid
+
+
+@numba.njit(cache=True, inline="always")
+def _cross(p: Any, state: Any, ctx: Any, fast: float, slow: float) -> None:
+    if math.isnan(fast) or math.isnan(slow):
+        return
+    diff = fast - slow
+    prev = state[S_PREV]
+    state[S_PREV] = diff
+    if math.isnan(prev):
+        return
+    q = p["qty"]
+    if prev <= 0.0 < diff:
+        rebalance(p, state, ctx, q)
+    elif prev >= 0.0 > diff:
+        rebalance(p, state, ctx, -q if p["allow_short"] else 0.0)
+
+
+@numba.njit(cache=True)
+def sma_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Long when SMA(fast) crosses above SMA(slow); short (or flat) when it crosses below."""
+    p = params[0]
+    if not _accept(p, ctx, tick):
+        return
+    x = tick_price(tick)
+    fast = ind.sma_update(state[p["off_a"] : p["off_b"]], x)
+    slow = ind.sma_update(state[p["off_b"] :], x)
+    _cross(p, state, ctx, fast, slow)
+
+
+@numba.njit(cache=True)
+def ema_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Long when EMA(fast) crosses above EMA(slow); short (or flat) when it crosses below."""
+    p = params[0]
+    if not _accept(p, ctx, tick):
+        return
+    x = tick_price(tick)
+    fast = ind.ema_update(state[p["off_a"] : p["off_b"]], x)
+    slow = ind.ema_update(state[p["off_b"] :], x)
+    _cross(p, state, ctx, fast, slow)
+
+
+@numba.njit(cache=True)
+def rsi_reversion_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Buy oversold, sell overbought, go flat when RSI returns to the exit level."""
+    p = params[0]
+    if not _accept(p, ctx, tick):
+        return
+    r = ind.rsi_update(state[p["off_a"] :], tick_price(tick))
+    if math.isnan(r):
+        return
+    target = state[S_TARGET]
+    new = target
+    if r < p["oversold"]:
+        new = p["qty"]
+    elif r > p["overbought"]:
+        new = -p["qty"] if p["allow_short"] else 0.0
+    elif target > 0.0 and r >= p["exit_level"]:
+        new = 0.0
+    elif target < 0.0 and r <= p["exit_level"]:
+        new = 0.0
+    if new != target:
+        rebalance(p, state, ctx, new)
+
+
+@numba.njit(cache=True)
+def bollinger_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Band strategy: mode 0 fades the bands (reversion), mode 1 follows them (breakout).
+
+    Both exit at the middle band: reversion when price gets back to it, breakout when
+    price falls back through it.
+    """
+    p = params[0]
+    if not _accept(p, ctx, tick):
+        return
+    x = tick_price(tick)
+    mid, up, lo = ind.bbands_update(state[p["off_a"] :], x)
+    if math.isnan(mid):
+        return
+    q = p["qty"]
+    short = -q if p["allow_short"] else 0.0
+    target = state[S_TARGET]
+    new = target
+    if p["mode"] == 0:
+        if x < lo:
+            new = q
+        elif x > up:
+            new = short
+        elif (target > 0.0 and x >= mid) or (target < 0.0 and x <= mid):
+            new = 0.0
+    else:
+        if x > up:
+            new = q
+        elif x < lo:
+            new = short
+        elif (target > 0.0 and x < mid) or (target < 0.0 and x > mid):
+            new = 0.0
+    if new != target:
+        rebalance(p, state, ctx, new)
