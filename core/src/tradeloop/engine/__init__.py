@@ -1,0 +1,1 @@
+"""The live engine: feeds, fused loop thread, executor, journal, reconciliation, operations."""
