@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from ._breach import GUARD_DETAIL, guard_breaches, record_breach
+from ._breaker import (
+    BREAKER_SPEC_DTYPE,
+    BREAKER_STATE_DTYPE,
+    BreakerSpec,
+    BreakerState,
+    CircuitBreaker,
+    CircuitOpenError,
+    breaker_allow,
+    breaker_record,
+)
 from ._context import (
     EVENT_DTYPE,
     Context,
@@ -56,6 +67,7 @@ from ._errors import (
 )
 from ._hookspecs import hookimpl, hookspec
 from ._hotpath import HotPath, Universe, params_array
+from ._kill import clear_kill, kill_reason, set_kill, trip_kill
 from ._params import ParamInfo, ParamValueError, describe_params, param, params_class
 from ._protocols import (
     Broker,
@@ -98,8 +110,11 @@ __version__ = "0.1.0"
 __all__ = [
     "API_VERSION",
     "BOOK_DTYPE",
+    "BREAKER_SPEC_DTYPE",
+    "BREAKER_STATE_DTYPE",
     "CONTROL_DTYPE",
     "EVENT_DTYPE",
+    "GUARD_DETAIL",
     "INTENT_DTYPE",
     "NO_GUARD",
     "ORDER_DTYPE",
@@ -110,8 +125,12 @@ __all__ = [
     "TERMINAL_STATES",
     "TICK_DTYPE",
     "Balance",
+    "BreakerSpec",
+    "BreakerState",
     "Broker",
     "BrokerError",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "ComponentKind",
     "ConfigError",
     "ConfigErrors",
@@ -156,14 +175,19 @@ __all__ = [
     "TransferStatus",
     "Universe",
     "VenueSpec",
+    "breaker_allow",
+    "breaker_record",
     "cancel",
+    "clear_kill",
     "current_policy",
     "describe_params",
     "fill_specs",
+    "guard_breaches",
     "handle_error",
     "hookimpl",
     "hookspec",
     "is_tainted",
+    "kill_reason",
     "make_context",
     "mid",
     "order_filled",
@@ -173,13 +197,16 @@ __all__ = [
     "param",
     "params_array",
     "params_class",
+    "record_breach",
     "record_event",
     "replace",
     "report",
     "round_to_lot",
     "round_to_tick",
+    "set_kill",
     "strict",
     "submit",
     "tick_price",
     "to_decimal",
+    "trip_kill",
 ]

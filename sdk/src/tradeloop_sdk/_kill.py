@@ -16,11 +16,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._context import EventKind, record_event
 from ._dtypes import CONTROL_DTYPE
 from ._enums import Reason
-
-_KILL_EVENT = EventKind.KILL
 
 
 def _check_control(control: np.ndarray) -> None:
@@ -79,10 +76,13 @@ def kill_reason(control: np.ndarray) -> Reason | None:
 
 
 @numba.njit(cache=True)
-def trip_kill(ctx: Any, reason: int, component: int, value: float, limit: float) -> bool:
-    """Kernel side: set the kill switch if unset and record a KILL event; True if it tripped."""
+def trip_kill(ctx: Any, reason: int) -> bool:
+    """Kernel side: set the kill switch to ``reason`` if unset; True if this call tripped it.
+
+    The fused loop notices the change, records the KILL event and applies the kill policy;
+    the caller records what it measured with :func:`record_breach`.
+    """
     if ctx.control[0]["kill"] != 0:
         return False
     ctx.control[0]["kill"] = reason
-    record_event(ctx, _KILL_EVENT, reason, component, 0, 0, 0, value, limit)
     return True
