@@ -1,0 +1,365 @@
+"""Backtest statistics: money exact from the fills, risk ratios from the equity curve.
+
+Money (PnL, fees, notional, equity, wins and losses) is summed as Decimal from each fill's
+float64 fields through their shortest repr, so the summary agrees to the cent with any
+independent recomputation from ``fills.parquet``. Ratios of a sampled curve (Sharpe,
+Sortino, drawdown) are statistics, not money, and use float64.
+
+Conventions, stated once:
+
+* a year is 365 days (synthetic and crypto markets trade around the clock);
+* Sharpe and Sortino use simple returns between equity samples, a zero risk-free rate, and
+  annualise by the median sampling interval; Sortino's downside deviation is the root mean
+  square of the negative returns over all samples;
+* a trade is a round trip from flat to flat per (venue, symbol); a fill that flips the
+  position closes one trade and opens the next, its fee split pro rata by quantity; a trade
+  still open at the end is valued in the equity, not counted in the hit rate;
+* exposure is the fraction of the run's time with any non-zero position.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import numpy as np
+from tradeloop_sdk import EventKind, Reason, ReportKind, Side, to_decimal
+
+from ._results import BacktestResults
+
+__all__ = ["YEAR_NS", "Summary", "compute_summary", "round_trips", "summary_rows"]
+
+YEAR_NS = 365 * 24 * 3600 * 10**9
+_GUARD_EVENTS = ((EventKind.GUARD_REJECT, "rejected"), (EventKind.GUARD_RESIZE, "resized"))
+_ZERO = Decimal(0)
+
+
+@attrs.frozen
+class Summary:
+    """The headline numbers of a backtest. Decimal fields are money (or exact ratios of money)."""
+
+    name: str
+    interrupted: bool
+    start: str
+    end: str
+    duration_s: float
+    ticks: int
+    elapsed_s: float
+    ticks_per_s: float
+    initial_equity: Decimal
+    final_equity: Decimal
+    net_pnl: Decimal
+    fees_paid: Decimal
+    traded_notional: Decimal
+    total_return: Decimal
+    annualised_return: float | None
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float
+    max_drawdown_duration_s: float
+    turnover: Decimal
+    n_orders: int
+    n_fills: int
+    n_trades: int
+    hit_rate: float | None
+    avg_win: Decimal | None
+    avg_loss: Decimal | None
+    exposure: float
+    rejects_by_reason: dict[str, int]
+    guard_breaches: dict[str, dict[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: Decimals as strings (exact), non-finite floats as None."""
+        out: dict[str, Any] = {}
+        for f in attrs.fields(Summary):
+            v = getattr(self, f.name)
+            if isinstance(v, Decimal):
+                v = str(v)
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = None
+            out[f.name] = v
+        return out
+
+
+def _iso(ns: int) -> str:
+    if ns <= 0:
+        return ""
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="seconds")
+
+
+@attrs.frozen
+class Trade:
+    """One round trip: net PnL after its share of fees."""
+
+    venue: int
+    symbol: int
+    open_ts: int
+    close_ts: int
+    pnl: Decimal
+
+
+def _sign(side: int) -> int:
+    return 1 if side == int(Side.BUY) else -1
+
+
+def round_trips(fills: np.ndarray) -> Iterator[Trade]:
+    """Closed round trips, flat to flat, per (venue, symbol), in fill order."""
+    pos: dict[tuple[int, int], Decimal] = {}
+    acc: dict[tuple[int, int], list[Any]] = {}  # [cash, fee, open_ts]
+    for f in fills:
+        key = (int(f["venue"]), int(f["symbol"]))
+        s = _sign(int(f["side"]))
+        q, p, fee = to_decimal(f["fill_qty"]), to_decimal(f["fill_price"]), to_decimal(f["fee"])
+        ts = int(f["ts"])
+        old = pos.get(key, _ZERO)
+        new = old + s * q
+        pos[key] = new
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = [_ZERO, _ZERO, ts]
+        if old != 0 and new != 0 and (old > 0) != (new > 0):
+            closing = abs(old)
+            fee_close = fee * closing / q
+            a[0] -= s * closing * p
+            a[1] += fee_close
+            yield Trade(key[0], key[1], a[2], ts, a[0] - a[1])
+            acc[key] = [-s * (q - closing) * p, fee - fee_close, ts]
+            continue
+        if old == 0:
+            a[0], a[1], a[2] = _ZERO, _ZERO, ts
+        a[0] -= s * q * p
+        a[1] += fee
+        if new == 0:
+            yield Trade(key[0], key[1], a[2], ts, a[0] - a[1])
+            del acc[key]
+
+
+def _exposure(fills: np.ndarray, start: int, end: int) -> float:
+    if end <= start or len(fills) == 0:
+        return 0.0
+    pos: dict[tuple[int, int], Decimal] = {}
+    n_open, since, total = 0, 0, 0
+    for f in fills:
+        key = (int(f["venue"]), int(f["symbol"]))
+        old = pos.get(key, _ZERO)
+        new = old + _sign(int(f["side"])) * to_decimal(f["fill_qty"])
+        pos[key] = new
+        ts = min(max(int(f["ts"]), start), end)
+        if old == 0 and new != 0:
+            if n_open == 0:
+                since = ts
+            n_open += 1
+        elif old != 0 and new == 0:
+            n_open -= 1
+            if n_open == 0:
+                total += ts - since
+    if n_open:
+        total += end - since
+    return total / (end - start)
+
+
+def _ratios(equity: np.ndarray) -> tuple[float | None, float | None]:
+    if len(equity) < 3:
+        return None, None
+    eq = equity["equity"].astype(np.float64)
+    if np.any(eq[:-1] <= 0):
+        return None, None
+    r = eq[1:] / eq[:-1] - 1.0
+    step = float(np.median(np.diff(equity["ts"])))
+    if step <= 0:
+        return None, None
+    ann = math.sqrt(YEAR_NS / step)
+    sd = float(np.std(r, ddof=1))
+    mean = float(np.mean(r))
+    sharpe = mean / sd * ann if sd > 0 else None
+    down = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)))
+    sortino = mean / down * ann if down > 0 else None
+    return sharpe, sortino
+
+
+def _drawdown(equity: np.ndarray) -> tuple[float, float]:
+    if len(equity) == 0:
+        return 0.0, 0.0
+    eq = equity["equity"].astype(np.float64)
+    ts = equity["ts"]
+    peak = np.maximum.accumulate(eq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peak > 0, 1.0 - eq / peak, 0.0)
+    trough = int(np.argmax(dd))
+    mdd = float(dd[trough])
+    if mdd <= 0:
+        return 0.0, 0.0
+    start = int(np.flatnonzero(eq[: trough + 1] == peak[trough])[-1])
+    rec = np.flatnonzero(eq[trough:] >= peak[trough])
+    end_ts = int(ts[trough + rec[0]]) if len(rec) else int(ts[-1])
+    return mdd, (end_ts - int(ts[start])) / 1e9
+
+
+def _rejects(res: BacktestResults) -> dict[str, int]:
+    c: Counter[str] = Counter()
+    rep = res.reports
+    for code in rep["reason"][rep["kind"] == int(ReportKind.REJECTED)]:
+        c[Reason(int(code)).name.lower()] += 1
+    for code in res.intents["reason"][res.intents["reason"] != 0]:
+        c[Reason(int(code)).name.lower()] += 1
+    return dict(sorted(c.items()))
+
+
+def _guard_breaches(res: BacktestResults) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    ev = res.events
+    for kind, action in _GUARD_EVENTS:
+        for comp in ev["component"][ev["kind"] == kind]:
+            d = out.setdefault(res.component_name(int(comp)), {"rejected": 0, "resized": 0})
+            d[action] += 1
+    return dict(sorted(out.items()))
+
+
+def compute_summary(res: BacktestResults) -> Summary:
+    """Compute the summary of one run."""
+    fills = res.fills
+    cash = _ZERO
+    fees = _ZERO
+    notional = _ZERO
+    pos: dict[tuple[int, int], Decimal] = {}
+    for f in fills:
+        s = _sign(int(f["side"]))
+        q, p, fee = to_decimal(f["fill_qty"]), to_decimal(f["fill_price"]), to_decimal(f["fee"])
+        cash -= s * q * p + fee
+        fees += fee
+        notional += q * p
+        key = (int(f["venue"]), int(f["symbol"]))
+        pos[key] = pos.get(key, _ZERO) + s * q
+    held = _ZERO
+    for (v, s_), qty in pos.items():
+        if qty != 0:
+            mark = res.marks.get((res.venues[v], res.symbols[s_]))
+            if mark is None or math.isnan(mark):
+                raise ValueError(
+                    f"no mark price for open position {res.venues[v]}:{res.symbols[s_]}"
+                )
+            held += qty * to_decimal(mark)
+    initial = res.initial_equity
+    final = initial + cash + held
+    pnl = final - initial
+    total_return = pnl / initial if initial else _ZERO
+    duration_ns = max(res.end_ns - res.start_ns, 0)
+    annual: float | None = None
+    if duration_ns > 0 and initial:
+        r = float(total_return)
+        if r <= -1:
+            annual = -1.0
+        else:
+            try:
+                annual = math.expm1(math.log1p(r) * YEAR_NS / duration_ns)
+            except OverflowError:
+                annual = None
+    trades = list(round_trips(fills))
+    wins = [t.pnl for t in trades if t.pnl > 0]
+    losses = [t.pnl for t in trades if t.pnl <= 0]
+    sharpe, sortino = _ratios(res.equity)
+    mdd, mdd_s = _drawdown(res.equity)
+    n_orders = int(np.count_nonzero(res.intents["action"] == 1))
+    return Summary(
+        name=res.name,
+        interrupted=res.interrupted,
+        start=_iso(res.start_ns),
+        end=_iso(res.end_ns),
+        duration_s=duration_ns / 1e9,
+        ticks=res.n_ticks,
+        elapsed_s=res.elapsed_s,
+        ticks_per_s=res.n_ticks / res.elapsed_s if res.elapsed_s > 0 else 0.0,
+        initial_equity=initial,
+        final_equity=final,
+        net_pnl=pnl,
+        fees_paid=fees,
+        traded_notional=notional,
+        total_return=total_return,
+        annualised_return=annual,
+        sharpe=sharpe,
+        sortino=sortino,
+        max_drawdown=mdd,
+        max_drawdown_duration_s=mdd_s,
+        turnover=notional / initial if initial else _ZERO,
+        n_orders=n_orders,
+        n_fills=len(fills),
+        n_trades=len(trades),
+        hit_rate=len(wins) / len(trades) if trades else None,
+        avg_win=sum(wins, _ZERO) / len(wins) if wins else None,
+        avg_loss=sum(losses, _ZERO) / len(losses) if losses else None,
+        exposure=_exposure(fills, res.start_ns, res.end_ns),
+        rejects_by_reason=_rejects(res),
+        guard_breaches=_guard_breaches(res),
+    )
+
+
+def _money(x: Decimal | None) -> str:
+    return "-" if x is None else f"{x:,.2f}"
+
+
+def _pct(x: float | Decimal | None) -> str:
+    return "-" if x is None else f"{float(x) * 100:,.2f}%"
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+
+
+def _duration(s: float) -> str:
+    if s < 60:
+        return f"{s:.0f}s"
+    if s < 3600:
+        return f"{s / 60:.1f}min"
+    if s < 86400:
+        return f"{s / 3600:.1f}h"
+    return f"{s / 86400:.1f}d"
+
+
+def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
+    """``(key, label, formatted value)`` rows, shared by the terminal table and the report."""
+    rows = [
+        ("period", "Period", f"{s.start} → {s.end} ({_duration(s.duration_s)})"),
+        ("initial_equity", "Initial equity", _money(s.initial_equity)),
+        ("final_equity", "Final equity", _money(s.final_equity)),
+        ("net_pnl", "Net PnL (after fees)", _money(s.net_pnl)),
+        ("total_return", "Total return", _pct(s.total_return)),
+        ("annualised_return", "Annualised return", _pct(s.annualised_return)),
+        ("sharpe", "Sharpe (annualised)", _num(s.sharpe)),
+        ("sortino", "Sortino (annualised)", _num(s.sortino)),
+        ("max_drawdown", "Max drawdown", _pct(s.max_drawdown)),
+        ("max_drawdown_duration_s", "Max drawdown duration", _duration(s.max_drawdown_duration_s)),
+        ("turnover", "Turnover (× initial equity)", _num(float(s.turnover))),
+        ("traded_notional", "Traded notional", _money(s.traded_notional)),
+        ("fees_paid", "Fees paid", _money(s.fees_paid)),
+        ("n_orders", "Orders", f"{s.n_orders:,}"),
+        ("n_fills", "Fills", f"{s.n_fills:,}"),
+        ("n_trades", "Round trips", f"{s.n_trades:,}"),
+        ("hit_rate", "Hit rate", _pct(s.hit_rate)),
+        ("avg_win", "Average win", _money(s.avg_win)),
+        ("avg_loss", "Average loss", _money(s.avg_loss)),
+        ("exposure", "Exposure (time in market)", _pct(s.exposure)),
+        (
+            "rejects_by_reason",
+            "Rejects by reason",
+            ", ".join(f"{k}: {v}" for k, v in s.rejects_by_reason.items()) or "none",
+        ),
+        (
+            "guard_breaches",
+            "Guard breaches",
+            ", ".join(
+                f"{g}: {d['rejected']} rejected / {d['resized']} resized"
+                for g, d in s.guard_breaches.items()
+            )
+            or "none",
+        ),
+        ("ticks", "Ticks", f"{s.ticks:,}"),
+        ("ticks_per_s", "Ticks per second", f"{s.ticks_per_s:,.0f}"),
+    ]
+    if s.interrupted:
+        rows.insert(0, ("interrupted", "Interrupted", "yes: partial results"))
+    return rows

@@ -1,0 +1,258 @@
+"""Parameter sweeps: a grid or a random search over config paths, run serially, on a local
+process pool (all cores by default), or on a Ray cluster.
+
+A point is a set of overrides of the raw TOML document, addressed by path
+(``strategies[0].params.fast``). Each point runs a full backtest in a worker and returns
+its summary; a failing point (say, ``fast >= slow``) is a row with an error, not a crash.
+
+The first point runs in the calling process before the pool starts: the fused loop is
+compiled once and cached on disk by numba, so every worker loads machine code instead of
+compiling it again.
+
+Ray is the engine for going beyond one machine (``ray.init(address=...)``); it is an
+optional dependency (``tradeloop[ray]``) and imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import itertools
+import logging
+import multiprocessing
+import os
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "SweepPoint",
+    "SweepResult",
+    "grid_points",
+    "parse_assignment",
+    "parse_value",
+    "random_points",
+    "run_points",
+    "set_path",
+]
+
+log = logging.getLogger(__name__)
+
+_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]*)((?:\[\d+\])*)")
+
+
+def parse_value(text: str) -> Any:
+    """A TOML-like scalar: int, float, true/false, else the string (quotes stripped)."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return t[1:-1]
+    return t
+
+
+def parse_assignment(spec: str) -> tuple[str, list[Any] | tuple[Any, Any]]:
+    """``path=v1,v2,...`` -> (path, [values]); ``path=lo:hi`` -> (path, (lo, hi)) for random search."""
+    if "=" not in spec:
+        raise ValueError(f"--grid {spec!r}: expected PATH=VALUES, e.g. strategies[0].params.fast=5,10")
+    path, _, values = spec.partition("=")
+    path = path.strip()
+    _split_path(path)
+    if ":" in values and "," not in values:
+        lo, _, hi = values.partition(":")
+        a, b = parse_value(lo), parse_value(hi)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+            raise ValueError(f"--grid {spec!r}: a range needs numbers, LO:HI")
+        if a > b:
+            raise ValueError(f"--grid {spec!r}: range low {a} exceeds high {b}")
+        return path, (a, b)
+    vals = [parse_value(v) for v in values.split(",") if v.strip()]
+    if not vals:
+        raise ValueError(f"--grid {spec!r}: no values")
+    return path, vals
+
+
+def _split_path(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in path.split("."):
+        m = _SEGMENT.fullmatch(part)
+        if m is None:
+            raise ValueError(f"bad config path {path!r} at {part!r}")
+        out.append(m.group(1))
+        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return out
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at ``path`` in a TOML document (dicts are created, list items must exist)."""
+    keys = _split_path(path)
+    cur: Any = doc
+    for i, k in enumerate(keys[:-1]):
+        nxt = keys[i + 1]
+        if isinstance(k, int):
+            if not isinstance(cur, list) or k >= len(cur):
+                raise ValueError(f"config path {path!r}: no item [{k}] here")
+            cur = cur[k]
+            continue
+        if not isinstance(cur, dict):
+            raise ValueError(f"config path {path!r}: {k!r} is not inside a table")
+        if k not in cur:
+            if isinstance(nxt, int):
+                raise ValueError(f"config path {path!r}: no list {k!r} in the config")
+            cur[k] = {}
+        cur = cur[k]
+    last = keys[-1]
+    if isinstance(last, int):
+        if not isinstance(cur, list) or last >= len(cur):
+            raise ValueError(f"config path {path!r}: no item [{last}] here")
+        cur[last] = value
+    else:
+        if not isinstance(cur, dict):
+            raise ValueError(f"config path {path!r}: {last!r} is not inside a table")
+        cur[last] = value
+
+
+@attrs.frozen
+class SweepPoint:
+    """One configuration of a sweep: its index and overrides, path -> value."""
+
+    index: int
+    overrides: Mapping[str, Any]
+
+
+@attrs.frozen
+class SweepResult:
+    """A point's outcome: its summary (JSON-ready dict), or the error that stopped it."""
+
+    point: SweepPoint
+    summary: Mapping[str, Any] | None
+    error: str = ""
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
+    """Every combination of the grid's values (the last path varies fastest)."""
+    paths = list(grid)
+    return [
+        SweepPoint(i, dict(zip(paths, combo, strict=True)))
+        for i, combo in enumerate(itertools.product(*(grid[p] for p in paths)))
+    ]
+
+
+def random_points(
+    space: Mapping[str, Sequence[Any] | tuple[Any, Any]], n: int, seed: int = 0
+) -> list[SweepPoint]:
+    """``n`` random points: a list is sampled uniformly, an (lo, hi) tuple uniformly in range
+    (integers when both ends are integers, inclusive)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        ov: dict[str, Any] = {}
+        for path, dom in space.items():
+            if isinstance(dom, tuple):
+                lo, hi = dom
+                ov[path] = rng.randint(lo, hi) if isinstance(lo, int) and isinstance(hi, int) else rng.uniform(lo, hi)
+            else:
+                ov[path] = rng.choice(list(dom))
+        out.append(SweepPoint(i, ov))
+    return out
+
+
+def apply_overrides(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``doc`` with ``overrides`` set."""
+    new = copy.deepcopy(dict(doc))
+    for path, v in overrides.items():
+        set_path(new, path, v)
+    return new
+
+
+#: A point runner: (base TOML document, overrides, source path) -> summary dict.
+PointRunner = Callable[[Mapping[str, Any], Mapping[str, Any], str], Mapping[str, Any]]
+
+
+def _safe(runner: PointRunner, doc: Mapping[str, Any], point: SweepPoint, source: str) -> SweepResult:
+    try:
+        return SweepResult(point, dict(runner(doc, point.overrides, source)))
+    except Exception as exc:  # a bad point is a row, not the end of the sweep
+        log.warning("sweep point %d %s failed: %s", point.index, dict(point.overrides), exc)
+        return SweepResult(point, None, f"{type(exc).__name__}: {exc}")
+
+
+def _ray_run(
+    runner: PointRunner, doc: Mapping[str, Any], points: Sequence[SweepPoint], source: str,
+    address: str, workers: int,
+) -> list[SweepResult]:
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - ray is in the dev group
+        raise RuntimeError("--ray needs Ray: pip install 'tradeloop[ray]'") from exc
+    started = not ray.is_initialized()
+    if started:
+        if address == "local":
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(_safe)
+        doc_ref = ray.put(dict(doc))
+        return list(ray.get([remote.remote(runner, doc_ref, p, source) for p in points]))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_points(
+    runner: PointRunner,
+    doc: Mapping[str, Any],
+    points: Sequence[SweepPoint],
+    *,
+    source: str = "",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    warm: bool = True,
+    on_result: Callable[[SweepResult], None] | None = None,
+) -> list[SweepResult]:
+    """Run every point; ``workers=1`` runs serially, else a process pool of ``workers``
+    (default: all cores), or Ray when ``ray_address`` is given (``"local"`` starts one).
+
+    Results come back in point order.
+    """
+    n = workers or os.cpu_count() or 1
+    done: list[SweepResult] = []
+    todo = list(points)
+    if warm and todo and (n > 1 or ray_address):
+        # compile (or load) the fused loop once here so the workers start warm
+        first = _safe(runner, doc, todo.pop(0), source)
+        done.append(first)
+        if on_result:
+            on_result(first)
+    if ray_address:
+        res = _ray_run(runner, doc, todo, source, ray_address, n)
+        for r in res:
+            if on_result:
+                on_result(r)
+        done.extend(res)
+    elif n <= 1:
+        for p in todo:
+            r = _safe(runner, doc, p, source)
+            done.append(r)
+            if on_result:
+                on_result(r)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+            futs = [pool.submit(_safe, runner, doc, p, source) for p in todo]
+            for f in cf.as_completed(futs):
+                r = f.result()
+                done.append(r)
+                if on_result:
+                    on_result(r)
+    return sorted(done, key=lambda r: r.point.index)
