@@ -1,0 +1,170 @@
+"""Compiled cross-venue arbitrage kernel.
+
+Watches one symbol on N venues. When the best bid on one venue exceeds the best ask on
+another by more than both legs' taker fees plus ``threshold_bps`` of the mid, it sends two
+IOC limit orders at those touches, sized to the smaller of the two books (and to the
+position limit). While the legs are in flight nothing new is opened. When both legs are
+done, any difference between their fills is hedged with a market order on the venue with
+the best price for it.
+
+``params`` is a tuple ``(record_array, venue_ids)``. State layout (float64)::
+
+    [0] phase (0 idle, 1 legs in flight)  [1] buy cid  [2] sell cid  [3] buy venue
+    [4] sell venue  [5] submit ts (ns)  [6] leg qty  [7] arbs opened  [8] hedges sent
+    [9] last hedge cid  [10] last net edge seen (price units)  [11] hedged qty (signed)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from tradeloop_sdk import (
+    TAINTED,
+    OrderState,
+    OrderType,
+    Side,
+    TimeInForce,
+    is_tainted,
+    order_filled,
+    round_to_lot,
+    submit,
+)
+
+(S_PHASE, S_BUY, S_SELL, S_BUY_V, S_SELL_V, S_TS, S_QTY, S_ARBS, S_HEDGES, S_HEDGE_CID,
+ S_EDGE, S_HEDGED) = range(12)
+STATE_SIZE = 12
+
+_BUY = int(Side.BUY)
+_SELL = int(Side.SELL)
+_LIMIT = int(OrderType.LIMIT)
+_MARKET = int(OrderType.MARKET)
+_IOC = int(TimeInForce.IOC)
+_CANCELED = int(OrderState.CANCELED)
+_FILLED = int(OrderState.FILLED)
+_REJECTED = int(OrderState.REJECTED)
+_EXPIRED = int(OrderState.EXPIRED)
+_FAILED = int(OrderState.FAILED)
+
+
+@numba.njit(cache=True)
+def _leg_done(ctx: Any, cid: int, since_ns: float, timeout_ns: float) -> bool:
+    if cid <= 0:  # never sent
+        return True
+    o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
+    if o["client_id"] == cid:
+        s = o["state"]
+        return s == _FILLED or s == _CANCELED or s == _REJECTED or s == _EXPIRED or s == _FAILED
+    # never admitted (refused by a guard) or long recycled
+    return ctx.control[0]["now_ns"] - since_ns >= timeout_ns
+
+
+@numba.njit(cache=True)
+def _best(ctx: Any, vids: Any, s: int, bid_side: bool) -> int:
+    """Venue with the best clean bid (or ask) for symbol ``s``; -1 if none."""
+    best = -1
+    bp = 0.0
+    for j in range(vids.shape[0]):
+        v = vids[j]
+        if is_tainted(ctx, v, s):
+            continue
+        b = ctx.books[v, s]
+        px = b["bid"] if bid_side else b["ask"]
+        if math.isnan(px) or px <= 0.0:
+            continue
+        if best < 0 or (px > bp if bid_side else px < bp):
+            best = v
+            bp = px
+    return best
+
+
+@numba.njit(cache=True)
+def settle(params: Any, state: Any, ctx: Any) -> None:
+    """If both legs are done, hedge the difference of their fills; then go idle."""
+    if state[S_PHASE] != 1.0:
+        return
+    p = params[0][0]
+    buy = np.int64(state[S_BUY])
+    sell = np.int64(state[S_SELL])
+    t0 = state[S_TS]
+    tmo = p["leg_timeout_ns"]
+    if not (_leg_done(ctx, buy, t0, tmo) and _leg_done(ctx, sell, t0, tmo)):
+        return
+    state[S_PHASE] = 0.0
+    net = order_filled(ctx, buy) - order_filled(ctx, sell)
+    if abs(net) <= 1e-12 * max(1.0, state[S_QTY]) or not p["hedge"]:
+        return
+    s = p["symbol"]
+    vids = params[1]
+    if net > 0.0:
+        v = _best(ctx, vids, s, True)
+        side = _SELL
+    else:
+        v = _best(ctx, vids, s, False)
+        side = _BUY
+    if v < 0:  # nowhere clean to hedge now: retry on the next tick
+        state[S_PHASE] = 1.0
+        return
+    cid = submit(ctx, p["source"], v, s, side, _MARKET, _IOC, abs(net), np.nan)
+    if cid > 0:
+        state[S_HEDGES] += 1
+        state[S_HEDGE_CID] = cid
+        state[S_HEDGED] += -net
+    else:
+        state[S_PHASE] = 1.0
+
+
+@numba.njit(cache=True)
+def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Look for a cross above fees plus threshold between any two venues and take it."""
+    p = params[0][0]
+    vids = params[1]
+    s = p["symbol"]
+    if tick["symbol"] != s or (tick["flags"] & TAINTED):
+        return
+    if state[S_PHASE] == 1.0:
+        settle(params, state, ctx)
+        if state[S_PHASE] == 1.0:
+            return
+    vb = _best(ctx, vids, s, True)
+    va = _best(ctx, vids, s, False)
+    if vb < 0 or va < 0 or vb == va:
+        return
+    bb = ctx.books[vb, s]
+    ba = ctx.books[va, s]
+    bid = bb["bid"]
+    ask = ba["ask"]
+    m = 0.5 * (bid + ask)
+    cost = ask * ctx.specs[va, s]["taker_fee"] + bid * ctx.specs[vb, s]["taker_fee"]
+    net = bid - ask - cost - p["extra_cost_bps"] * 1e-4 * m
+    state[S_EDGE] = net
+    if net <= p["threshold_bps"] * 1e-4 * m:
+        return
+    qty = min(ba["ask_size"], bb["bid_size"], p["max_qty"])
+    lim = p["max_position"]
+    qty = min(qty, lim - ctx.positions[va, s]["qty"], lim + ctx.positions[vb, s]["qty"])
+    lot = max(ctx.specs[va, s]["lot_step"], ctx.specs[vb, s]["lot_step"])
+    qty = round_to_lot(qty, lot)
+    if not qty > 0.0 or qty < p["min_qty"]:
+        return
+    buy = submit(ctx, p["source"], va, s, _BUY, _LIMIT, _IOC, qty, ask)
+    if buy < 0:
+        return
+    sell = submit(ctx, p["source"], vb, s, _SELL, _LIMIT, _IOC, qty, bid)
+    state[S_PHASE] = 1.0
+    state[S_BUY] = buy
+    state[S_SELL] = sell if sell > 0 else 0.0
+    state[S_BUY_V] = va
+    state[S_SELL_V] = vb
+    state[S_TS] = ctx.control[0]["now_ns"]
+    state[S_QTY] = qty
+    state[S_ARBS] += 1
+
+
+@numba.njit(cache=True)
+def arb_on_report(params: Any, state: Any, ctx: Any, j: int) -> None:
+    """Settle as soon as the report that finishes the second leg arrives."""
+    if state[S_PHASE] == 1.0:
+        settle(params, state, ctx)
