@@ -46,6 +46,7 @@ BREAKER_STATE_DTYPE = np.dtype(
         ("state", "i8"),
         ("consecutive", "i8"),  # failures in a row
         ("opened_at", "i8"),  # ns
+        ("half_open_at", "i8"),  # ns: start of the current trial window
         ("trials", "i8"),  # calls let through while HALF_OPEN
         ("ring_pos", "i8"),  # next slot in the failure-timestamp ring
         ("ring_len", "i8"),  # valid slots in the ring
@@ -124,10 +125,15 @@ def breaker_allow(st: Any, spec: Any, now: int) -> bool:
             return False
         st["state"] = _HALF_OPEN
         st["trials"] = 0
+        st["half_open_at"] = now
     if st["state"] == _HALF_OPEN:
         if st["trials"] >= spec["half_open_max"]:
-            st["refused"] += 1
-            return False
+            if now - st["half_open_at"] < spec["open_timeout_ns"]:
+                st["refused"] += 1
+                return False
+            # trials with no outcome for a whole timeout are lost: open a new trial window
+            st["trials"] = 0
+            st["half_open_at"] = now
         st["trials"] += 1
     return True
 
@@ -199,6 +205,13 @@ BREAKER_SCENARIOS: tuple[tuple[BreakerSpec, tuple[tuple[float, str, Any], ...]],
             (40.0, "allow", False),
             (41.0, "allow", True),
             (41.5, "ok", BreakerState.CLOSED),
+            (42.0, "fail", BreakerState.CLOSED),
+            (42.0, "fail", BreakerState.CLOSED),
+            (42.0, "fail", BreakerState.OPEN),
+            (52.0, "allow", True),  # trial that never reports back
+            (61.999, "allow", False),
+            (62.0, "allow", True),  # written off after a timeout: a new trial
+            (63.0, "ok", BreakerState.CLOSED),
         ),
     ),
     (
