@@ -80,6 +80,8 @@ class BacktestResults:
     seed: int = 0
     config_source: str = ""
     params: Mapping[str, Any] = attrs.field(factory=dict)
+    #: report sections plugins returned from ``tradeloop_report_sections``
+    sections: list[Any] = attrs.field(factory=list)
 
     @property
     def fills(self) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Embedded default configs (copies of examples/), so commands work from any directory."""

@@ -1,0 +1,219 @@
+"""Config -> components -> fused loop -> results.
+
+The runner builds every component the config names through the registry, asks each for
+its hot path (strategies, stages, guards and the simulated venue, which the ``broker``
+entry names), fuses them into one compiled loop, and feeds it the data provider's chunks.
+Between chunks (never inside one) it reports progress and notices Ctrl-C: an interrupted
+run keeps everything processed so far and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tradeloop_sdk import ComponentKind, ConfigError, TickKind
+
+from .._registry import Registry
+from ..config import Config
+from ..loop import build_loop
+from ._artifacts import collect_sections
+from ._progress import NullProgress, RunProgress
+from ._results import PRICE_DTYPE, BacktestResults
+
+__all__ = ["build_components", "default_equity_interval", "run_backtest", "to_ns"]
+
+log = logging.getLogger(__name__)
+
+#: price points kept per chunk for the charts (the loop sees every tick regardless)
+_PRICE_POINTS_PER_CHUNK = 512
+
+
+def to_ns(value: datetime | str | int | None) -> int | None:
+    """ns since the epoch from a datetime (naive = UTC), an ISO date/time string, or ns."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(found=repr(value), expected="an ISO date or date-time, e.g. 2024-01-01") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1_000_000) * 1000
+
+
+def default_equity_interval(start_ns: int | None, end_ns: int | None) -> int:
+    """About 2,000 equity samples over the period, at least one a second (60 s if unknown)."""
+    if start_ns is None or end_ns is None or end_ns <= start_ns:
+        return 60 * 10**9
+    return max(10**9, (end_ns - start_ns) // 2000)
+
+
+def build_components(config: Config, universe: Any, reg: Registry) -> tuple[Any, list[Any], list[str]]:
+    """The data provider, the hot paths in loop order, and their display names."""
+    parts = reg.build(config)
+    if parts.data is None:
+        raise ConfigError(key="data", found="nothing", expected="a data provider, e.g. use = \"synthetic\"")
+    if parts.broker is None:
+        raise ConfigError(key="broker", found="nothing", expected="a venue for the backtest, e.g. use = \"sim\"")
+    provider = reg.call(parts.data, "tradeloop_data_provider", universe=universe)
+    if provider is None:
+        raise ConfigError(key="data.use", found=config.data.use if config.data else "", expected="a plugin implementing tradeloop_data_provider")
+    hot, names = [], []
+    specs = [("strategies", c) for c in config.strategies] + [("stages", c) for c in config.stages] + [
+        ("guards", c) for c in config.guards
+    ]
+    instances = [*parts.strategies, *parts.stages, *parts.guards]
+    for i, ((kind, spec), inst) in enumerate(zip(specs, instances, strict=True)):
+        hp = reg.call(inst, "tradeloop_hot_path", universe=universe)
+        if hp is None:
+            raise ConfigError(key=f"{kind}[{i}].use", found=spec.use, expected="a component with a hot path (tradeloop_hot_path)")
+        hot.append(hp)
+        names.append(spec.label)
+    venue = reg.call(parts.broker, "tradeloop_hot_path", universe=universe)
+    if venue is None:
+        raise ConfigError(
+            key="broker.use",
+            found=config.broker.use if config.broker else "",
+            expected="a simulated venue with a hot path (backtests need one, e.g. use = \"sim\")",
+        )
+    hot.append(venue)
+    names.append(config.broker.label if config.broker else "venue")
+    return provider, hot, names
+
+
+def _sample_prices(ticks: np.ndarray) -> np.ndarray:
+    step = max(1, len(ticks) // _PRICE_POINTS_PER_CHUNK)
+    t = ticks[::step]
+    quote = t["kind"] == int(TickKind.QUOTE)
+    with np.errstate(invalid="ignore"):
+        price = np.where(quote, 0.5 * (t["bid"] + t["ask"]), t["price"])
+    out = np.zeros(len(t), PRICE_DTYPE)
+    out["ts"], out["venue"], out["symbol"], out["price"] = t["ts_recv"], t["venue"], t["symbol"], price
+    return out[np.isfinite(price)]
+
+
+def _marks(ctx: Any, universe: Any) -> dict[tuple[str, str], float]:
+    out = {}
+    for v, vn in enumerate(universe.venues):
+        for s, sn in enumerate(universe.symbols):
+            b = ctx.books[v, s]
+            m = 0.5 * (float(b["bid"]) + float(b["ask"]))
+            if not math.isfinite(m):
+                m = float(b["last"])
+            out[(vn, sn)] = m
+    return out
+
+
+def run_backtest(
+    config: Config,
+    *,
+    start: datetime | str | int | None = None,
+    end: datetime | str | int | None = None,
+    symbols: Sequence[str] | None = None,
+    progress: RunProgress | None = None,
+    name: str | None = None,
+    equity_interval_ns: int | None = None,
+    cache_dir: Path | None = None,
+) -> BacktestResults:
+    """Run ``config`` as a backtest; ``start``/``end``/``symbols`` override the config's.
+
+    KeyboardInterrupt between chunks stops the run and returns partial results
+    (``interrupted=True``).
+    """
+    progress = progress or NullProgress()
+    universe = config.universe.to_universe()
+    if symbols:
+        for s in symbols:
+            universe.symbol_id(s)  # KeyError names the known symbols
+    start_ns = to_ns(start if start is not None else config.backtest.start)
+    end_ns = to_ns(end if end is not None else config.backtest.end)
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise ConfigError(key="backtest.to", found=f"{end_ns} ns", expected=f"after backtest.from ({start_ns} ns)")
+    reg = Registry(disabled=config.plugins.disabled)
+    provider, hot, names = build_components(config, universe, reg)
+    interval = equity_interval_ns or default_equity_interval(start_ns, end_ns)
+    loop = build_loop(
+        universe, hot, mode="backtest", equity_interval_ns=interval,
+        initial_cash=dict(config.backtest.cash), cache_dir=cache_dir,
+    )
+    guard_names = tuple(n for n, h in zip(names, hot, strict=True) if h.kind == ComponentKind.GUARD)
+    cash = {
+        f"{v}:{c}": Decimal(str(a)) for v in universe.venues for c, a in config.backtest.cash.items()
+    }
+    reports, intents, events, equity, prices = [], [], [], [], []
+    n_ticks, first_ts, last_ts = 0, None, None
+    interrupted = False
+    reg.hook.tradeloop_start(engine=loop)
+    progress.start(start_ns, end_ns)
+    t0 = time.perf_counter()
+    chunks = provider.chunks(start_ns=start_ns, end_ns=end_ns, symbols=list(symbols) if symbols else None)
+    try:
+        for chunk in chunks:
+            if len(chunk) == 0:
+                continue
+            loop.run(np.ascontiguousarray(chunk))
+            n_ticks += len(chunk)
+            if first_ts is None:
+                first_ts = int(chunk["ts_recv"][0])
+            last_ts = int(chunk["ts_recv"][-1])
+            prices.append(_sample_prices(chunk))
+            reports.append(loop.drain_reports())
+            intents.append(loop.drain_intents())
+            events.append(loop.drain_events())
+            equity.append(loop.drain_equity())
+            progress.advance(len(chunk), last_ts)
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted: keeping the results of %d ticks", n_ticks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    elapsed = time.perf_counter() - t0
+    if n_ticks:
+        loop.sample_equity()
+    if not interrupted and end_ns is not None:
+        progress.advance(0, end_ns)
+    progress.close()
+    reports.append(loop.drain_reports())
+    intents.append(loop.drain_intents())
+    events.append(loop.drain_events())
+    equity.append(loop.drain_equity())
+    # the period is what the data covered (a run that ends early is not stretched)
+    run_start = start_ns if start_ns is not None else first_ts
+    run_end = last_ts if last_ts is not None else run_start
+    res = BacktestResults(
+        name=name or Path(config.source or "backtest").stem,
+        venues=universe.venues,
+        symbols=universe.symbols,
+        initial_cash=cash,
+        reports=np.concatenate(reports),
+        intents=np.concatenate(intents),
+        events=np.concatenate(events),
+        equity=np.concatenate(equity),
+        prices=np.concatenate(prices) if prices else np.zeros(0, PRICE_DTYPE),
+        marks=_marks(loop.ctx, universe),
+        component_names=tuple(names),
+        guard_names=guard_names,
+        n_ticks=n_ticks,
+        elapsed_s=elapsed,
+        start_ns=run_start or 0,
+        end_ns=run_end or 0,
+        interrupted=interrupted,
+        seed=config.backtest.seed,
+        config_source=config.source,
+    )
+    reg.hook.tradeloop_stop(engine=loop)
+    res.sections = collect_sections(reg.hook.tradeloop_report_sections(results=res))
+    return res

@@ -1,0 +1,213 @@
+"""``tradeloop backtest``, ``replay`` and ``sweep``: the commands a user runs first.
+
+Library code does the work (:mod:`tradeloop.backtest`); this module parses flags and
+renders with rich. Exit codes: 0 ok, 2 config or usage error, 1 failure, 130 when Ctrl-C
+stopped a run (its partial results are still written).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["backtest", "default_config_path", "replay", "sweep"]
+
+DEFAULT_CONFIG = "ema_cross.toml"
+
+
+def default_config_path() -> Path:
+    """The embedded default config (a copy of ``examples/ema_cross.toml``)."""
+    return Path(str(importlib.resources.files("tradeloop._defaults") / DEFAULT_CONFIG))
+
+
+def _load(config: str | None) -> Any:
+    from ..config import load_config
+
+    path = Path(config) if config else default_config_path()
+    return load_config(path)
+
+
+def _out_dir(out: str | None, cfg: Any, suffix: str = "") -> Path:
+    if out:
+        return Path(out)
+    stem = Path(cfg.source).stem if cfg.source else "backtest"
+    return Path("out") / f"{stem}{suffix}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _symbols(text: str | None) -> list[str] | None:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def _summary_table(summary: Any, title: str) -> Any:
+    from rich.table import Table
+
+    from ..backtest import summary_rows
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    for key, label, value in summary_rows(summary):
+        style = ""
+        if key in ("net_pnl", "total_return") and value.startswith("-"):
+            style = "red"
+        elif key in ("net_pnl", "total_return"):
+            style = "green"
+        table.add_row(label, f"[{style}]{value}[/]" if style else value)
+    return table
+
+
+def _run_options(f: Any) -> Any:
+    f = click.option("--from", "start", metavar="DATE", help="Start (ISO date/time, UTC); overrides [backtest] from.")(f)
+    f = click.option("--to", "end", metavar="DATE", help="End (ISO date/time, UTC); overrides [backtest] to.")(f)
+    f = click.option("--symbols", metavar="A,B", help="Only these symbols (comma-separated).")(f)
+    f = click.option("--out", type=click.Path(file_okay=False), help="Results directory (default out/<config>-<time>).")(f)
+    return f
+
+
+@click.command("backtest")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@_run_options
+@click.option("--no-report", is_flag=True, help="Skip the HTML report and charts.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def backtest(config: str | None, start: str | None, end: str | None, symbols: str | None,
+             out: str | None, no_report: bool, progress: bool | None) -> None:
+    """Backtest CONFIG (default: the embedded EMA-cross example) and write results and a report.
+
+    Results go to DIR: fills.parquet, orders.parquet, equity.parquet, summary.json,
+    charts/*.png and report.html (self-contained; opens offline).
+    """
+    from ..backtest import make_progress, run_backtest, write_artifacts
+    from ._render import stderr, stdout
+
+    cfg = _load(config)
+    res = run_backtest(
+        cfg, start=start, end=end, symbols=_symbols(symbols),
+        progress=make_progress(progress, stderr()),
+    )
+    out_dir = _out_dir(out, cfg)
+    summary, paths = write_artifacts(res, out_dir, report=not no_report)
+    con = stdout()
+    con.print(_summary_table(summary, f"Backtest: {res.name}"))
+    con.print(f"results: {out_dir}{os.sep}", markup=False)
+    if "report" in paths:
+        con.print(f"report:  {paths['report']}", markup=False)
+    if res.interrupted:
+        stderr().print("[yellow]interrupted[/]: partial results written")
+        sys.exit(130)
+
+
+@click.command("replay")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@_run_options
+@click.option("--speed", default="max", show_default=True, metavar="original|N|max",
+              help="Pace: recorded timing, N times faster, or as fast as possible.")
+@click.option("--no-report", is_flag=True, help="Skip the HTML report and charts.")
+def replay(config: str | None, start: str | None, end: str | None, symbols: str | None,
+           out: str | None, speed: str, no_report: bool) -> None:
+    """Replay CONFIG's recorded ticks through the live engine path (paper, simulated venue)."""
+    from ..backtest import write_artifacts
+    from ..backtest._replay import parse_speed, run_replay
+    from ._render import stdout
+
+    pace = parse_speed(speed)
+    cfg = _load(config)
+    res = run_replay(cfg, speed=pace, start=start, end=end, symbols=_symbols(symbols))
+    out_dir = _out_dir(out, cfg, "-replay")
+    summary, paths = write_artifacts(res, out_dir, report=not no_report)
+    con = stdout()
+    con.print(_summary_table(summary, f"Replay ({speed}): {res.name}"))
+    con.print(f"results: {out_dir}{os.sep}", markup=False)
+    if "report" in paths:
+        con.print(f"report:  {paths['report']}", markup=False)
+    if res.interrupted:
+        sys.exit(130)
+
+
+@click.command("sweep")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--grid", "grid", multiple=True, metavar="PATH=V1,V2|LO:HI",
+              help="A swept parameter, e.g. strategies[0].params.fast=5,10,20 (repeatable). "
+                   "With --random, LO:HI is a range.")
+@click.option("--random", "n_random", type=click.IntRange(min=1), help="Random search: N points instead of the full grid.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random search.")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes (default: all cores; 1 = serial).")
+@click.option("--ray", "ray_address", metavar="ADDRESS|local", help="Run on a Ray cluster (or 'local' to start one).")
+@click.option("--metric", default="sharpe", show_default=True, help="Sort and heat-map by this summary key.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory (default out/<config>-sweep-<time>).")
+def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed: int,
+          workers: int | None, ray_address: str | None, metric: str, out: str | None) -> None:
+    """Backtest CONFIG over a parameter grid (or a random search) and rank the results."""
+    from rich.table import Table
+
+    from ..backtest._point import run_point
+    from ..backtest._sweep import grid_points, parse_assignment, random_points, run_points
+    from ..backtest._sweep_report import METRICS, sweep_rows, write_sweep
+    from ._render import stderr, stdout
+
+    if not grid:
+        raise click.UsageError("give at least one --grid PATH=VALUES")
+    if metric not in METRICS:
+        raise click.UsageError(f"--metric must be one of {', '.join(METRICS)}")
+    try:
+        space = dict(parse_assignment(g) for g in grid)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if n_random:
+        points = random_points(space, n_random, seed)
+    else:
+        ranges = [p for p, v in space.items() if isinstance(v, tuple)]
+        if ranges:
+            raise click.UsageError(f"{ranges[0]}: a LO:HI range needs --random N")
+        points = grid_points(space)  # type: ignore[arg-type]
+    cfg = _load(config)  # validates the base config before any worker starts
+    source = cfg.source
+    doc = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    err = stderr()
+    err.print(f"sweep: {len(points)} configurations", highlight=False)
+    done = [0]
+
+    def tick(r: Any) -> None:
+        done[0] += 1
+        what = r.error or f"{metric}={r.summary.get(metric)}"
+        err.print(f"  [{done[0]}/{len(points)}] #{r.point.index} {dict(r.point.overrides)}: {what}",
+                  markup=False, highlight=False)
+
+    t0 = time.perf_counter()
+    results = run_points(run_point, doc, points, source=source, workers=workers,
+                         ray_address=ray_address, on_result=tick)
+    elapsed = time.perf_counter() - t0
+    out_dir = _out_dir(out, cfg, "-sweep")
+    paths = write_sweep(results, out_dir, name=Path(source).stem, metric=metric)
+    cols, rows = sweep_rows(results, metric)
+    table = Table(title=f"Sweep: {len(results)} configurations in {elapsed:.1f}s (best first)")
+    shown = [c for c in cols if c not in ("ticks_per_s",)]
+    for c in shown:
+        table.add_column(c, justify="right", overflow="fold")
+    for r in rows[:20]:
+        table.add_row(*(_cell(v) for c, v in zip(cols, r, strict=True) if c in shown))
+    con = stdout()
+    con.print(table)
+    con.print(f"results: {out_dir}{os.sep}", markup=False)
+    con.print(f"report:  {paths['report']}", markup=False)
+    if all(r.error for r in results):
+        sys.exit(1)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, str):
+        try:
+            return f"{float(v):.6g}"
+        except ValueError:
+            return v
+    return str(v)

@@ -1,0 +1,87 @@
+"""Sweep grammar, config-path overrides, grid and random points, serial runs and the table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from tradeloop.backtest._sweep import (
+    SweepPoint,
+    apply_overrides,
+    grid_points,
+    parse_assignment,
+    parse_value,
+    random_points,
+    run_points,
+    set_path,
+)
+from tradeloop.backtest._sweep_report import heatmap, sweep_rows, write_sweep
+
+
+def test_parse_values_and_assignments() -> None:
+    assert [parse_value(v) for v in ("5", "2.5", "true", "'x'", "ema")] == [5, 2.5, True, "x", "ema"]
+    assert parse_assignment("strategies[0].params.fast=5,10,20") == (
+        "strategies[0].params.fast", [5, 10, 20])
+    assert parse_assignment("guards[1].params.limit=0.5:2") == ("guards[1].params.limit", (0.5, 2))
+    for bad in ("nopath", "a..b=1", "x=", "x=3:1", "x=a:b"):
+        with pytest.raises(ValueError):
+            parse_assignment(bad)
+
+
+def test_set_path_on_toml_document() -> None:
+    doc: dict[str, Any] = {"strategies": [{"use": "ema_cross", "params": {"fast": 10}}]}
+    new = apply_overrides(doc, {"strategies[0].params.fast": 5, "backtest.seed": 3})
+    assert new["strategies"][0]["params"]["fast"] == 5 and new["backtest"] == {"seed": 3}
+    assert doc["strategies"][0]["params"]["fast"] == 10  # the base is not touched
+    with pytest.raises(ValueError, match=r"no item \[2\]"):
+        set_path(new, "strategies[2].params.fast", 1)
+    with pytest.raises(ValueError, match="no list"):
+        set_path(new, "stages[0].use", "x")
+
+
+def test_grid_and_random_points() -> None:
+    pts = grid_points({"a": [1, 2, 3], "b": [10, 20]})
+    assert len(pts) == 6 and pts[1].overrides == {"a": 1, "b": 20}
+    r1 = random_points({"a": (1, 5), "b": (0.0, 1.0), "c": ["x", "y"]}, 50, seed=4)
+    r2 = random_points({"a": (1, 5), "b": (0.0, 1.0), "c": ["x", "y"]}, 50, seed=4)
+    assert r1 == r2
+    assert all(isinstance(p.overrides["a"], int) and 1 <= p.overrides["a"] <= 5 for p in r1)
+    assert all(0.0 <= p.overrides["b"] <= 1.0 for p in r1)
+    assert {p.overrides["c"] for p in r1} == {"x", "y"}
+
+
+def _fake_runner(doc: Any, ov: Any, source: str) -> dict[str, Any]:
+    if ov["a"] == 3:
+        raise ValueError("fast must be smaller than slow")
+    return {"sharpe": ov["a"] * 1.0 - ov["b"] / 10, "max_drawdown": 0.1 * ov["a"], "net_pnl": "1.5"}
+
+
+def test_serial_run_table_heatmap_and_files(tmp_path: Path) -> None:
+    pts = grid_points({"a": [1, 2, 3], "b": [10, 20]})
+    seen: list[int] = []
+    res = run_points(_fake_runner, {}, pts, workers=1, on_result=lambda r: seen.append(r.point.index))
+    assert [r.point.index for r in res] == list(range(6)) and sorted(seen) == list(range(6))
+    failed = [r for r in res if r.error]
+    assert len(failed) == 2 and "fast must be smaller" in failed[0].error
+    cols, rows = sweep_rows(res, "sharpe")
+    sharpe = [r[cols.index("sharpe")] for r in rows]
+    assert sharpe[:4] == [1.0, 0.0, 0.0, -1.0] and sharpe[4:] == [None, None]
+    _, rows_dd = sweep_rows(res, "max_drawdown")
+    assert rows_dd[0][cols.index("max_drawdown")] == pytest.approx(0.1)
+    title, png = heatmap(res, "sharpe")  # type: ignore[misc]
+    assert png.startswith(b"\x89PNG") and "a × b" in title
+    paths = write_sweep(res, tmp_path, name="t", metric="sharpe")
+    table = pq.read_table(paths["table"]).to_pydict()
+    assert table["sharpe"][0] == 1.0 and math.isnan(table["sharpe"][-1] or math.nan)
+    html = paths["report"].read_text()
+    assert 'id="sweep"' in html and "data:image/png;base64," in html and "http" not in html
+    with pytest.raises(ValueError, match="unknown metric"):
+        sweep_rows(res, "bogus")
+
+
+def test_point_identity() -> None:
+    assert SweepPoint(0, {"a": 1}) == SweepPoint(0, {"a": 1})
