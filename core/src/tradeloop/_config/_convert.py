@@ -39,9 +39,10 @@ RENAMES: dict[type, dict[str, str]] = {BacktestConfig: {"start": "from", "end": 
 class Mismatch(TypeError):
     """A value of the wrong type or form; ``found`` is already rendered (and masked)."""
 
-    def __init__(self, found: str, expected: str) -> None:
+    def __init__(self, found: str, expected: str, options: tuple[str, ...] = ()) -> None:
         self.found = found
         self.expected = expected
+        self.options = options
         super().__init__(f"found {found}, expected {expected}")
 
 
@@ -124,7 +125,11 @@ def _literal(v: object, t: Any) -> Any:
     choices = typing.get_args(t)
     if v in choices and type(v) in {type(c) for c in choices}:
         return v
-    raise Mismatch(_found(v), "one of " + ", ".join(show_value(c) for c in choices))
+    raise Mismatch(
+        _found(v),
+        "one of " + ", ".join(show_value(c) for c in choices),
+        tuple(c for c in choices if isinstance(c, str)),
+    )
 
 
 def make_converter() -> cattrs.Converter:
@@ -214,7 +219,9 @@ def _errors_for(path: str, exc: BaseException, raw_at: Any) -> Iterator[ConfigEr
         found = exc.found
         if is_secret_name(path.rsplit(".", 1)[-1]) and isinstance(raw_at(path), str):
             found = HIDDEN
-        yield ConfigError(key=path, found=found, expected=exc.expected)
+        value = raw_at(path)
+        close = _suggest(value, list(exc.options)) if exc.options and isinstance(value, str) else None
+        yield ConfigError(key=path, found=found, expected=exc.expected, suggestion=close)
         return
     if isinstance(exc, KeyError):
         yield ConfigError(key=path, found="nothing", expected="a value (this key is required)")
