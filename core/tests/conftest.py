@@ -81,7 +81,12 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeDist:
     """``plugin_site(dist, entry_points, modules)`` installs a fixture dist on sys.path."""
     site = tmp_path / "site"
 
-    def make(dist: str, entry_points: Mapping[str, Mapping[str, str]], modules: Mapping[str, str], **kw: str) -> Path:
+    def make(
+        dist: str,
+        entry_points: Mapping[str, Mapping[str, str]],
+        modules: Mapping[str, str],
+        **kw: str,
+    ) -> Path:
         write_dist(site, dist, entry_points, modules, **kw)
         monkeypatch.syspath_prepend(str(site))
         return site
@@ -101,5 +106,8 @@ def fixture_strategy(plugin_site: MakeDist) -> Path:
     return plugin_site(
         "tl-fixture-plugin",
         {"tradeloop.strategies": {"tl_fixture": "tl_fixture_mod:FixtureStrategy"}},
-        {"tl_fixture_mod/__init__.py": "from ._impl import FixtureStrategy\n", "tl_fixture_mod/_impl.py": GOOD_PLUGIN},
+        {
+            "tl_fixture_mod/__init__.py": "from ._impl import FixtureStrategy\n",
+            "tl_fixture_mod/_impl.py": GOOD_PLUGIN,
+        },
     )

@@ -8,9 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tradeloop_sdk import ConfigError, ConfigErrors, Secret
-
 from tradeloop.config import Config, default_config, load_config, parse_config
+from tradeloop_sdk import ConfigError, ConfigErrors, Secret
 
 TOP_KEYS = "engine, universe, data, broker, strategies, stages, guards, rails, extensions, backtest, plugins"
 
@@ -75,7 +74,12 @@ def test_a_full_config_loads_into_typed_attrs(tmp_path: Path) -> None:
     assert cfg.backtest.end == datetime(2024, 2, 1, 12, tzinfo=UTC)
     assert cfg.backtest.cash == {"USD": Decimal("2500.50")}
     assert cfg.plugins.disabled == ("ccxt",)
-    assert [k for _, k, _ in cfg.components()] == ["broker", "strategies[0]", "strategies[1]", "guards[0]"]
+    assert [k for _, k, _ in cfg.components()] == [
+        "broker",
+        "strategies[0]",
+        "strategies[1]",
+        "guards[0]",
+    ]
     uni = cfg.universe.to_universe()
     assert uni.venue_id("binance") == 1 and uni.specs["sim", "BTC-USD"].tick_size == Decimal("0.5")
 
@@ -139,7 +143,10 @@ def test_inline_secrets_are_refused_without_echoing_them() -> None:
         """
     )
     expected_tail = "found an inline value (hidden), expected a secret reference 'env:NAME' or 'keyring:service/user'"
-    assert errs == [f"run.toml:2: engine.ops.token: {expected_tail}", f"run.toml:5: broker.params.api_key: {expected_tail}"]
+    assert errs == [
+        f"run.toml:2: engine.ops.token: {expected_tail}",
+        f"run.toml:5: broker.params.api_key: {expected_tail}",
+    ]
     assert not any("tok-9f8e7d6c5b4a" in e or "AKIA1234567890SECRET" in e for e in errs)
 
 
@@ -148,7 +155,10 @@ def test_toml_syntax_errors_and_missing_files(tmp_path: Path) -> None:
     assert errs[0].startswith("run.toml: invalid TOML: ") and "line 1" in errs[0]
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.toml")
-    assert str(info.value) == f"{tmp_path / 'nope.toml'}: found no such file, expected a TOML config file"
+    assert (
+        str(info.value)
+        == f"{tmp_path / 'nope.toml'}: found no such file, expected a TOML config file"
+    )
 
 
 def test_plugin_params_are_checked_against_the_plugin(fixture_strategy: Path) -> None:
@@ -205,7 +215,8 @@ def test_plugin_names_are_checked_without_importing_others(fixture_strategy: Pat
         f"(installed: {_installed_strategies()}) (did you mean 'tl_fixture'?)"
     ]
     assert errors_of(
-        '[plugins]\ndisabled = ["tl_fixture"]\n[[strategies]]\nuse = "tl_fixture"\n', check_plugins=True
+        '[plugins]\ndisabled = ["tl_fixture"]\n[[strategies]]\nuse = "tl_fixture"\n',
+        check_plugins=True,
     ) == [
         "run.toml:4: strategies[0].use: found 'tl_fixture', which [plugins] disabled turns off, "
         "expected an enabled plugin"
