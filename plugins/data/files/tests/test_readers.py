@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tradeloop_sdk import DataError, Side, TickFlag, TickKind, Universe
-from tradeloop_plugin_files import CsvData, ParquetData
+from tradeloop_sdk import TICK_DTYPE, DataError, Side, TickFlag, TickKind, Universe
+from tradeloop_plugin_files import CsvData, ParquetData, concat
 
 U = Universe(venues=("binance", "kraken"), symbols=("BTCUSDT", "ETHUSDT"))
 QUOTE_COLS = {"ts_exch": "t", "bid": "b", "ask": "a", "bid_size": "bs", "ask_size": "as"}
@@ -29,7 +29,8 @@ def _quotes(path: Path, **kw: object) -> object:
 
 def _all(provider: object, **kw: object) -> np.ndarray:
     chunks = list(provider.chunks(**kw))  # type: ignore[attr-defined]
-    return np.concatenate(chunks) if chunks else np.zeros(0)
+    assert all(c.dtype == TICK_DTYPE for c in chunks)
+    return concat(chunks) if chunks else np.zeros(0, TICK_DTYPE)
 
 
 def test_csv_quotes_mapping_and_units(tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_chunking_across_block_and_file_boundaries(tmp_path: Path, chunk_rows: i
     prov = _quotes(tmp_path / "part*.csv", chunk_rows=chunk_rows)
     chunks = list(prov.chunks())
     assert all(len(c) == chunk_rows for c in chunks[:-1]) and 0 < len(chunks[-1]) <= chunk_rows
-    t = np.concatenate(chunks)
+    t = concat(chunks)
     assert len(t) == 120 and (np.diff(t["ts_recv"]) > 0).all()
     assert prov.stats().rows == 120 and prov.stats().out_of_order == 0
 
@@ -192,7 +193,7 @@ def test_parquet_quotes_with_timestamp_type_and_buyer_maker(tmp_path: Path) -> N
     )).tradeloop_data_provider(U)
     chunks = list(prov.chunks())
     assert [len(c) for c in chunks] == [2, 1]
-    t = np.concatenate(chunks)
+    t = concat(chunks)
     assert t["ts_recv"].tolist() == [1_000_000_000, 2_000_000_000, 3_000_000_000]
     assert t["side"].tolist() == [Side.SELL, Side.BUY, Side.SELL]
 

@@ -22,7 +22,7 @@ from ._components import (
 from ._mapping import Mapping_ as ColumnMapping
 from ._quality import QualityChecker
 from ._source import FileSource
-from ._stream import merge_sorted, paced, rebatch
+from ._stream import concat, merge_sorted, paced, rebatch
 
 __all__ = [
     "Catalog",
@@ -39,6 +39,7 @@ __all__ = [
     "ParquetData",
     "Partition",
     "QualityChecker",
+    "concat",
     "data_group",
     "merge_sorted",
     "paced",

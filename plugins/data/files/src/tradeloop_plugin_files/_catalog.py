@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tradeloop_sdk import TICK_DTYPE, DataError
 
-from ._stream import merge_sorted
+from ._stream import concat, merge_sorted
 
 DAY_NS = 86_400 * 1_000_000_000
 COLUMNS = (
@@ -108,7 +108,7 @@ class _PartWriter:
 
     def flush(self) -> None:
         if self.have:
-            self.writer.write_table(ticks_to_table(np.concatenate(self.pending)))
+            self.writer.write_table(ticks_to_table(concat(self.pending)))
             self.pending, self.have = [], 0
 
     def close(self) -> None:

@@ -14,6 +14,18 @@ import numpy as np
 from tradeloop_sdk import TICK_DTYPE
 
 
+def concat(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate TICK arrays keeping TICK_DTYPE (np.concatenate would drop the field aliases)."""
+    if len(parts) == 1:
+        return parts[0]
+    out = np.empty(sum(len(p) for p in parts), TICK_DTYPE)
+    i = 0
+    for p in parts:
+        out[i : i + len(p)] = p
+        i += len(p)
+    return out
+
+
 def rebatch(chunks: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
     """Re-cut a stream of TICK arrays into chunks of exactly ``rows`` (the last may be short)."""
     pending: list[np.ndarray] = []
@@ -25,7 +37,7 @@ def rebatch(chunks: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
         have += len(chunk)
         if have < rows:
             continue
-        joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        joined = concat(pending)
         cut = (have // rows) * rows
         for start in range(0, cut, rows):
             yield joined[start : start + rows]
@@ -33,7 +45,7 @@ def rebatch(chunks: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
         pending = [rest] if len(rest) else []
         have = len(rest)
     if have:
-        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+        yield concat(pending)
 
 
 def _next_nonempty(it: Iterator[np.ndarray]) -> np.ndarray | None:
@@ -68,7 +80,7 @@ def merge_sorted(streams: list[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
             k = int(np.searchsorted(b["ts_recv"], cutoff, side="right"))
             parts.append(b[:k])
             bufs[i] = b[k:] if k < len(b) else _next_nonempty(streams[i])
-        merged = np.concatenate(parts)
+        merged = concat(parts)
         yield merged[np.argsort(merged["ts_recv"], kind="stable")]
 
 
