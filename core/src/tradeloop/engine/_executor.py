@@ -1,0 +1,286 @@
+"""The executor: intents from the order ring to the brokers, broker reports to the report ring.
+
+It runs on the engine's asyncio thread. Per batch of intents popped from the intent ring it
+journals them and the watermark covering their ids in one commit (group commit), and only
+then hands them to the venue's broker, one sequential worker per venue so a cancel never
+overtakes the order it cancels.
+
+Failures become reports, so the loop's order table never waits forever:
+
+* ``OrderRejected``: a REJECTED report with the venue's reason.
+* circuit open: REJECTED with ``CIRCUIT_OPEN`` (nothing is sent).
+* timeout / ``ConnectionLost``: ambiguous, the venue may or may not have the order. The
+  order is reported REJECTED (``TIMEOUT``) so strategies move on, and a best-effort cancel
+  of that client id is sent; a late ACK is then an invalid transition and late fills are
+  still booked (the kernel books money it is told about). The id is never resubmitted.
+
+Reports (from broker streams and synthesised ones) are journaled, then pushed into the
+report ring; a full report ring is waited on, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from tradeloop_sdk import (
+    Broker,
+    ConnectionLost,
+    Intent,
+    IntentAction,
+    OrderRejected,
+    Reason,
+    Report,
+    ReportKind,
+    Universe,
+)
+from tradeloop_sdk._breaker import CircuitBreaker, CircuitOpenError
+
+from ._journal import INTENT, REPORT, SUBMIT, SUBMIT_ERROR, Journal, record_data
+from ._metrics import EngineMetrics
+
+_log = logging.getLogger("tradeloop.engine.executor")
+
+_POP_BATCH = 256
+
+
+class Executor:
+    """Moves intents to brokers and reports back; see the module docstring for the policy."""
+
+    def __init__(
+        self,
+        intent_ring: Any,
+        report_ring: Any,
+        brokers: Mapping[str, Broker],
+        journal: Journal,
+        universe: Universe,
+        *,
+        metrics: EngineMetrics | None = None,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
+        on_report: Callable[[Report], None] | None = None,
+        submit_timeout_s: float = 5.0,
+        idle_sleep_s: float = 0.0002,
+        tick_ts: Callable[[int, int], int] | None = None,
+    ) -> None:
+        self.intent_ring = intent_ring
+        self.report_ring = report_ring
+        self.brokers = dict(brokers)
+        self.journal = journal
+        self.universe = universe
+        self.metrics = metrics or EngineMetrics()
+        self.breakers = dict(breakers or {})
+        self.on_report = on_report
+        self.submit_timeout_s = submit_timeout_s
+        self.idle_sleep_s = idle_sleep_s
+        #: receive time of the latest tick of (venue id, symbol id), for tick-to-intent
+        self.tick_ts = tick_ts
+        self._queues: dict[str, asyncio.Queue[Intent]] = {v: asyncio.Queue() for v in self.brokers}
+        self._reports: asyncio.Queue[Report] = asyncio.Queue()
+        self._popped_at: dict[int, int] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.intents_seen = 0
+        self.submitted = 0
+        #: set by the engine on shutdown: NEW intents are refused instead of sent
+        self.refuse_new: Reason | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the intent pump, per-venue submitters, report streams and report writer."""
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._pump_intents(), name="executor-intents"))
+        self._tasks.append(loop.create_task(self._write_reports(), name="executor-reports"))
+        for venue, broker in self.brokers.items():
+            self._tasks.append(loop.create_task(self._submitter(venue, broker), name=f"submit-{venue}"))
+            self._tasks.append(loop.create_task(self._stream(venue, broker), name=f"reports-{venue}"))
+
+    async def stop(self) -> None:
+        """Cancel the tasks (call :meth:`drain` first for a graceful stop)."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def idle(self) -> bool:
+        """True when no intent or report is waiting anywhere in the executor."""
+        return (
+            len(self.intent_ring) == 0
+            and all(q.empty() and not q._unfinished_tasks for q in self._queues.values())  # type: ignore[attr-defined]
+            and self._reports.empty()
+            and not self._reports._unfinished_tasks  # type: ignore[attr-defined]
+        )
+
+    async def drain(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything popped has been sent and every report pushed."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.idle():
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
+    def inject(self, report: Report) -> None:
+        """Queue a report (synthesised, or from reconciliation) for journal and report ring."""
+        self._reports.put_nowait(report)
+
+    # -- intents --------------------------------------------------------------------------
+    async def _pump_intents(self) -> None:
+        idle = 0
+        while True:
+            batch = self.intent_ring.pop_many(_POP_BATCH)
+            if batch.shape[0] == 0:
+                idle += 1
+                await asyncio.sleep(0 if idle < 50 else self.idle_sleep_s)
+                continue
+            idle = 0
+            self._take(batch)
+            await asyncio.sleep(0)
+
+    def _take(self, batch: np.ndarray) -> None:
+        now = time.time_ns()
+        intents = [Intent.from_record(r, self.universe) for r in batch]
+        rows = [(INTENT, record_data(it), it.client_id, it.venue, it.symbol) for it in intents]
+        # journal and watermark in one commit, before anything leaves the process
+        self.journal.append_many(rows, ts_ns=now, reserve_through=int(batch["client_id"].max()))
+        self.intents_seen += len(intents)
+        for it, rec in zip(intents, batch):
+            if it.action == IntentAction.NEW:
+                self._popped_at[it.client_id] = now
+                t_tick = self.tick_ts(int(rec["venue"]), int(rec["symbol"])) if self.tick_ts else 0
+                lat = now - (t_tick or int(rec["ts"]))
+                if 0 <= lat < 60_000_000_000:
+                    self.metrics.tick_to_intent.observe(lat / 1e9)
+            q = self._queues.get(it.venue)
+            if q is None:
+                self._fail(it, Reason.INVALID_SYMBOL, f"no broker for venue {it.venue!r}")
+                continue
+            q.put_nowait(it)
+
+    async def _submitter(self, venue: str, broker: Broker) -> None:
+        q = self._queues[venue]
+        breaker = self.breakers.get(venue)
+        while True:
+            it = await q.get()
+            try:
+                await self._send(venue, broker, breaker, it)
+            except Exception:  # never let one intent kill the venue's submitter
+                _log.exception("submitting %s failed unexpectedly", it.client_id)
+                self._fail(it, Reason.UNKNOWN, "internal error")
+            finally:
+                q.task_done()
+
+    async def _send(self, venue: str, broker: Broker, breaker: CircuitBreaker | None, it: Intent) -> None:
+        if it.action == IntentAction.NEW and self.refuse_new is not None:
+            self._fail(it, self.refuse_new, "engine stopping")
+            return
+        if it.action == IntentAction.NEW:
+            call: Callable[[], Any] = lambda: broker.submit(it)
+        elif it.action == IntentAction.CANCEL:
+            call = lambda: broker.cancel(it.target_id or it.client_id)
+        else:
+            call = lambda: broker.replace(it.target_id or it.client_id, it.qty, it.price or 0)  # type: ignore[arg-type]
+        try:
+            if breaker is not None:
+                await breaker.acall(lambda: asyncio.wait_for(call(), self.submit_timeout_s))
+            else:
+                await asyncio.wait_for(call(), self.submit_timeout_s)
+        except CircuitOpenError as exc:
+            self._fail(it, Reason.CIRCUIT_OPEN, str(exc))
+            return
+        except OrderRejected as exc:
+            self._fail(it, exc.reason, exc.message)
+            return
+        except (TimeoutError, ConnectionLost, OSError) as exc:
+            self._fail(it, Reason.TIMEOUT, f"{type(exc).__name__}: {exc}")
+            if it.action == IntentAction.NEW:
+                asyncio.get_running_loop().create_task(self._best_effort_cancel(broker, it.client_id))
+            return
+        except Exception as exc:
+            self._fail(it, Reason.UNKNOWN, f"{type(exc).__name__}: {exc}")
+            return
+        self.journal.append(SUBMIT, {"action": it.action.name}, client_id=it.client_id,
+                            venue=it.venue, symbol=it.symbol)
+        if it.action == IntentAction.NEW:
+            self.submitted += 1
+            self.metrics.orders.inc(venue=venue)
+
+    async def _best_effort_cancel(self, broker: Broker, client_id: int) -> None:
+        try:
+            await asyncio.wait_for(broker.cancel(client_id), self.submit_timeout_s)
+        except Exception as exc:  # the venue may not know it: that is the good case
+            _log.info("cancel of ambiguous order %d: %s", client_id, exc)
+
+    def _fail(self, it: Intent, reason: Reason, message: str) -> None:
+        self.journal.append(SUBMIT_ERROR, {"action": it.action.name, "reason": reason.name,
+                                           "message": message[:500]},
+                            client_id=it.client_id, venue=it.venue, symbol=it.symbol)
+        self.metrics.rejects.inc(reason=reason.name)
+        self._popped_at.pop(it.client_id, None)
+        self.inject(Report(client_id=it.client_id, venue=it.venue, symbol=it.symbol,
+                           kind=ReportKind.REJECTED, side=it.side, reason=reason,
+                           leaves_qty=it.qty, ts=time.time_ns(), message=message[:500]))
+
+    # -- reports --------------------------------------------------------------------------
+    async def _stream(self, venue: str, broker: Broker) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                async for rep in broker.reports():
+                    self._reports.put_nowait(rep)
+                    backoff = 0.05
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.reconnects.inc(kind="broker", venue=venue)
+                _log.warning("report stream of %s dropped (%s); reconnecting in %.2fs", venue, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                try:
+                    await broker.connect()
+                except Exception as cexc:
+                    _log.warning("reconnect to %s failed: %s", venue, cexc)
+
+    async def _write_reports(self) -> None:
+        while True:
+            first = await self._reports.get()
+            batch = [first]
+            while not self._reports.empty():
+                batch.append(self._reports.get_nowait())
+            try:
+                await self._apply_reports(batch)
+            finally:
+                for _ in batch:
+                    self._reports.task_done()
+
+    async def _apply_reports(self, batch: list[Report]) -> None:
+        now = time.time_ns()
+        self.journal.append_many(
+            [(REPORT, record_data(r), r.client_id, r.venue, r.symbol) for r in batch], ts_ns=now)
+        recs = np.concatenate([r.to_record(self.universe) for r in batch])
+        done = 0
+        while done < recs.shape[0]:
+            done += self.report_ring.push_many(recs[done:])
+            if done < recs.shape[0]:
+                await asyncio.sleep(self.idle_sleep_s)  # full: wait, never drop
+        for r in batch:
+            self.metrics.reports.inc(kind=r.kind.name)
+            if r.kind == ReportKind.ACK:
+                t0 = self._popped_at.pop(r.client_id, None)
+                if t0 is not None:
+                    self.metrics.intent_to_ack.observe(max(0, now - t0) / 1e9)
+            elif r.kind == ReportKind.REJECTED:
+                self._popped_at.pop(r.client_id, None)
+                if r.reason != Reason.NONE and not r.message:
+                    self.metrics.rejects.inc(reason=r.reason.name)
+            if self.on_report is not None:
+                try:
+                    self.on_report(r)
+                except Exception:
+                    _log.exception("report observer failed")
+
+
+__all__ = ["Executor"]
