@@ -96,7 +96,7 @@ class LazyGroup(click.Group):
         self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.lazy = dict(lazy or {})
+        self.lazy = lazy if lazy is not None else {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.lazy, *super().list_commands(ctx)})
@@ -106,12 +106,17 @@ class LazyGroup(click.Group):
             return _import_target(cmd_name, self.lazy[cmd_name][0])
         return super().get_command(ctx, cmd_name)
 
+    def help_table(self) -> dict[str, tuple[str, str]]:
+        """The lazy table as shown by ``--help``."""
+        return self.lazy
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text comes from the tables, so --help imports nothing.
         rows = []
+        table = self.help_table()
         for name in self.list_commands(ctx):
-            if name in self.lazy:
-                rows.append((name, self.lazy[name][1]))
+            if name in table:
+                rows.append((name, table[name][1]))
             else:
                 cmd = super().get_command(ctx, name)
                 if cmd is not None and not cmd.hidden:
@@ -136,11 +141,12 @@ class RootGroup(LazyGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *plugin_command_names()})
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        extra = plugin_command_names()
-        for name, value in extra.items():
-            self.lazy.setdefault(name, (value, f"(plugin command, {value.partition(':')[0]})"))
-        super().format_commands(ctx, formatter)
+    def help_table(self) -> dict[str, tuple[str, str]]:
+        extra = {
+            name: (value, f"(plugin command from {value.partition(':')[0]})")
+            for name, value in plugin_command_names().items()
+        }
+        return extra | self.lazy
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
