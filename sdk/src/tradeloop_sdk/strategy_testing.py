@@ -125,6 +125,22 @@ def _drive(
     return n
 
 
+@numba.njit(cache=True)
+def _apply_tick_at(ctx: Any, ticks: Any, i: int) -> None:
+    _apply_tick(ctx, ticks[i])
+
+
+@numba.njit(cache=True)
+def _call_at(kernel: Any, params: Any, state: Any, ctx: Any, ticks: Any, i: int) -> None:
+    # records with aliased fields cannot cross from Python into numba: index inside
+    kernel(params, state, ctx, ticks[i])
+
+
+@numba.njit(cache=True)
+def _play_venue_at(ctx: Any, j: int) -> None:
+    _play_venue(ctx, j)
+
+
 def drive(
     on_tick: Any,
     params: Any,
@@ -145,22 +161,28 @@ def drive(
 def drive_components(
     components: list[Any], ctx: Any, ticks: np.ndarray, *, fills: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run several HotPaths in order (e.g. pipeline stages) tick by tick, in Python.
+    """Run several components in order (e.g. pipeline stages) tick by tick, from Python.
 
-    Slower than :func:`drive` (one Python call per component per tick), for small tests.
+    Each needs ``on_tick``, ``params`` and ``state`` (a HotPath, or any object with them);
+    compiled kernels are called through a compiled trampoline, plain Python callables
+    directly with the tick record. Slower than :func:`drive`; for small tests.
     """
+    from numba.core.registry import CPUDispatcher
+
     logs, idx = [], []
     for i in range(ticks.shape[0]):
-        t = ticks[i : i + 1]
-        _apply_tick(ctx, t[0])
+        _apply_tick_at(ctx, ticks, i)
         ctx.counts[N_INTENTS] = 0
         for hp in components:
-            hp.on_tick(hp.params, hp.state, ctx, t[0])
+            if isinstance(hp.on_tick, CPUDispatcher):
+                _call_at(hp.on_tick, hp.params, hp.state, ctx, ticks, i)
+            else:
+                hp.on_tick(hp.params, hp.state, ctx, ticks[i])
         for j in range(int(ctx.counts[N_INTENTS])):
             logs.append(ctx.intents[j].copy())
             idx.append(i)
             if fills:
-                _play_venue(ctx, j)
+                _play_venue_at(ctx, j)
     out = np.array(logs, INTENT_DTYPE) if logs else np.zeros(0, INTENT_DTYPE)
     return out, np.array(idx, np.int64)
 

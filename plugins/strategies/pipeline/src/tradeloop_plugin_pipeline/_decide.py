@@ -1,0 +1,187 @@
+"""Compiled kernels of the last four stages: arbitration, gating, sizing and risk.
+
+arbitrate: for each horizon H with blended forecast ``e`` (log return over H ticks)::
+
+    cost  = spread / mid  +  impact_bps * 1e-4 * sqrt(order_qty / touch size)
+    vt    = min(1, sqrt(var_slow / var_fast))        volatility timing
+    score = vt * (|e| - cost) / (sigma_tick * sqrt(H))
+
+and the horizon with the best positive score wins (``SCORE`` is signed by ``e``).
+
+gate: open when a horizon was chosen, ``|SCORE| >= barrier`` (``barrier * hold_fraction``
+to stay open: hysteresis) and the spread is at most ``max_spread_bps``.
+
+size: while the gate is open, ``target = clip(SCORE / full_score, -1, 1) * max_position *
+min(1, vol_target / sigma)``; an order goes out only when the target differs from position
+plus working quantity by more than ``band * max_position`` (the no-trade band).
+
+risk: bounds every NEW intent on its instrument emitted earlier in this iteration (the
+sizing stage's) by the position limit, the order size and notional caps; an intent left
+with nothing is withdrawn before the kernel's guards see it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from tradeloop_sdk import OrderType, Side, TimeInForce, order_working, round_to_lot, submit, tick_price
+
+from ._common import ewma, mine
+from .slots import BLEND, CHOSEN, GATE, SCORE, TARGET
+
+_BUY = int(Side.BUY)
+_SELL = int(Side.SELL)
+_MARKET = int(OrderType.MARKET)
+_IOC = int(TimeInForce.IOC)
+
+
+@numba.njit(cache=True, inline="always")
+def _spread_rel(ctx: Any, v: int, s: int, default_bps: float) -> float:
+    b = ctx.books[v, s]
+    m = 0.5 * (b["bid"] + b["ask"])
+    if math.isnan(m) or not m > 0.0:
+        return default_bps * 1e-4
+    return (b["ask"] - b["bid"]) / m
+
+
+# arbitrate state: [last price, var_fast, var_slow]
+@numba.njit(cache=True)
+def arbitrate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Choose the horizon whose forecast pays best after costs, per unit of risk."""
+    p = params[0][0]
+    horizons = params[1]
+    if not mine(p, ctx, tick):
+        return
+    x = tick_price(tick)
+    if not x > 0.0:
+        return
+    last = state[0]
+    state[0] = x
+    if last > 0.0:
+        r = math.log(x / last)
+        state[1] = ewma(state[1], r * r, p["alpha_fast"])
+        state[2] = ewma(state[2], r * r, p["alpha_slow"])
+    v = p["venue"]
+    s = p["symbol"]
+    row = ctx.signals[s]
+    vf = state[1]
+    best = -1
+    best_score = 0.0
+    if vf > 0.0:
+        b = ctx.books[v, s]
+        cost = _spread_rel(ctx, v, s, p["default_spread_bps"])
+        depth = min(b["bid_size"], b["ask_size"])
+        impact = p["impact_bps"] * 1e-4
+        if depth > 0.0:
+            impact *= math.sqrt(p["order_qty"] / depth)
+        cost += impact
+        vt = min(1.0, math.sqrt(state[2] / vf))
+        for h in range(horizons.shape[0]):
+            e = row[BLEND + h]
+            sc = vt * (abs(e) - cost) / math.sqrt(vf * horizons[h])
+            if sc > best_score:
+                best = h
+                best_score = sc
+    row[CHOSEN] = best
+    row[SCORE] = math.copysign(best_score, row[BLEND + best]) if best >= 0 else 0.0
+
+
+# gate state: [open]
+@numba.njit(cache=True)
+def gate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Barrier gate on the score (with hysteresis) and spread gate on the book."""
+    p = params[0]
+    if not mine(p, ctx, tick):
+        return
+    v = p["venue"]
+    s = p["symbol"]
+    row = ctx.signals[s]
+    thr = p["barrier"] * (p["hold_fraction"] if state[0] > 0.5 else 1.0)
+    spread_bps = _spread_rel(ctx, v, s, 0.0) * 1e4
+    is_open = row[CHOSEN] >= 0 and abs(row[SCORE]) >= thr and spread_bps <= p["max_spread_bps"]
+    state[0] = 1.0 if is_open else 0.0
+    row[GATE] = state[0]
+
+
+# size state: [last price, last ts, variance rate per second, last cid]
+@numba.njit(cache=True)
+def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Volatility-scaled target with a no-trade band; emits a market order for the gap."""
+    p = params[0]
+    if not mine(p, ctx, tick):
+        return
+    x = tick_price(tick)
+    if not x > 0.0:
+        return
+    ts = tick["ts_recv"]
+    if state[0] > 0.0 and ts > state[1]:
+        r = math.log(x / state[0])
+        state[2] = ewma(state[2], r * r / ((ts - state[1]) * 1e-9), p["alpha"])
+    state[0] = x
+    state[1] = ts
+    v = p["venue"]
+    s = p["symbol"]
+    row = ctx.signals[s]
+    if row[GATE] < 0.5:
+        return
+    c = max(-1.0, min(1.0, row[SCORE] / p["full_score"]))
+    sig_bps = math.sqrt(state[2]) * 1e4 if state[2] > 0.0 else 0.0
+    scale = min(1.0, p["vol_target_bps"] / sig_bps) if sig_bps > 0.0 else 1.0
+    target = c * scale * p["max_position"]
+    row[TARGET] = target
+    have = ctx.positions[v, s]["qty"] + order_working(ctx, np.int64(state[3]))
+    gap = target - have
+    if abs(gap) <= p["band"] * p["max_position"]:
+        return
+    qty = round_to_lot(abs(gap), ctx.specs[v, s]["lot_step"])
+    if not qty > 0.0:
+        return
+    cid = submit(ctx, p["source"], v, s, _BUY if gap > 0 else _SELL, _MARKET, _IOC, qty, np.nan)
+    if cid > 0:
+        state[3] = cid
+
+
+@numba.njit(cache=True)
+def _withdraw(ctx: Any, i: int) -> None:
+    n = ctx.counts[0]
+    for j in range(i, n - 1):
+        ctx.intents[j] = ctx.intents[j + 1]
+    ctx.counts[0] = n - 1
+
+
+# risk state: [intents resized, intents withdrawn]
+@numba.njit(cache=True)
+def risk_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Bound this iteration's NEW intents on the instrument; withdraw the empty ones."""
+    p = params[0]
+    v = p["venue"]
+    s = p["symbol"]
+    if tick["venue"] != v or tick["symbol"] != s:
+        return
+    pos = ctx.positions[v, s]["qty"]
+    ref = tick_price(tick)
+    i = 0
+    while i < ctx.counts[0]:
+        it = ctx.intents[i]
+        if it["venue"] != v or it["symbol"] != s or it["action"] != 1:
+            i += 1
+            continue
+        buy = it["side"] == _BUY
+        room = p["max_position"] - pos if buy else p["max_position"] + pos
+        q = min(it["qty"], room, p["max_order_qty"])
+        px = it["price"] if not math.isnan(it["price"]) else ref
+        if px > 0.0 and p["max_notional"] > 0.0:
+            q = min(q, p["max_notional"] / px)
+        q = round_to_lot(q, ctx.specs[v, s]["lot_step"])
+        if not q > 0.0:
+            _withdraw(ctx, i)
+            state[1] += 1
+            continue
+        if q < it["qty"]:
+            it["qty"] = q
+            state[0] += 1
+        pos += q if buy else -q
+        i += 1
