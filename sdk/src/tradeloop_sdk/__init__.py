@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._breach import GUARD_DETAIL, guard_breaches, record_breach
 from ._breaker import (
+    BREAKER_SCENARIOS,
     BREAKER_SPEC_DTYPE,
     BREAKER_STATE_DTYPE,
     BreakerSpec,
@@ -110,6 +111,7 @@ __version__ = "0.1.0"
 __all__ = [
     "API_VERSION",
     "BOOK_DTYPE",
+    "BREAKER_SCENARIOS",
     "BREAKER_SPEC_DTYPE",
     "BREAKER_STATE_DTYPE",
     "CONTROL_DTYPE",

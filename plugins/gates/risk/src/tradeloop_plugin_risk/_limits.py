@@ -1,0 +1,359 @@
+"""Exposure and loss guard kernels: position, portfolio, order size/notional, drawdown, VaR.
+
+Guards only see NEW and REPLACE intents (the loop never guards cancels). Amounts are in
+quote-currency units with all quote currencies taken at par, as the kernel's ledger does;
+float64 here. Marks: mid when both sides are known, else the last trade, else the
+position's average price.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from tradeloop_sdk import OrderType, Reason, Side, record_breach, trip_kill
+
+_BUY = int(Side.BUY)
+_MARKET = int(OrderType.MARKET)
+_EPS = 1e-9
+_DAY_NS = 86_400_000_000_000
+
+_POSITION_LIMIT = int(Reason.POSITION_LIMIT)
+_NOTIONAL_LIMIT = int(Reason.NOTIONAL_LIMIT)
+_MAX_SIZE = int(Reason.MAX_SIZE)
+_DRAWDOWN = int(Reason.DRAWDOWN)
+_VAR_LIMIT = int(Reason.VAR_LIMIT)
+_STALE_QUOTE = int(Reason.STALE_QUOTE)
+
+DRAWDOWN_STATE_DTYPE = np.dtype(
+    [("ready", "i8"), ("day", "i8"), ("peak", "f8"), ("day_peak", "f8"), ("equity", "f8"),
+     ("worst_total", "f8"), ("worst_day", "f8")],
+    align=True,
+)
+
+VAR_STATE_DTYPE = np.dtype(
+    [("last_mark", "f8"), ("last_t", "i8"), ("var_rate", "f8"), ("n", "i8")], align=True
+)
+
+
+@numba.njit(cache=True)
+def mark(ctx: Any, v: int, s: int) -> float:
+    """Mark price of (v, s): mid, else last trade, else average entry (NaN if none)."""
+    b = ctx.books[v, s]
+    m = 0.5 * (b["bid"] + b["ask"])
+    if m > 0.0:
+        return m
+    if b["last"] > 0.0:
+        return b["last"]
+    a = ctx.positions[v, s]["avg_price"]
+    return a if a > 0.0 else np.nan
+
+
+@numba.njit(cache=True)
+def intent_price(ctx: Any, it: Any) -> float:
+    """Price an intent's notional is judged at: its limit, else the mark."""
+    if it["type"] != _MARKET and it["price"] > 0.0:
+        return it["price"]
+    return mark(ctx, it["venue"], it["symbol"])
+
+
+@numba.njit(cache=True)
+def open_qty(ctx: Any, v: int, s: int, side: int) -> float:
+    """Unfilled quantity of live orders on (v, s) and ``side`` (scans the order table)."""
+    total = 0.0
+    orders = ctx.orders
+    for k in range(orders.shape[0]):
+        o = orders[k]
+        st = o["state"]
+        if 1 <= st <= 4 and o["venue"] == v and o["symbol"] == s and o["side"] == side:
+            total += o["qty"] - o["filled"]
+    return total
+
+
+@numba.njit(cache=True)
+def total_pnl(ctx: Any) -> float:
+    """Realized minus fees plus unrealized at the mark, all positions."""
+    pos = ctx.positions
+    pnl = 0.0
+    for v in range(pos.shape[0]):
+        for s in range(pos.shape[1]):
+            p = pos[v, s]
+            pnl += p["realized"] - p["fees"]
+            if p["qty"] != 0.0:
+                m = mark(ctx, v, s)
+                if m > 0.0:
+                    pnl += p["qty"] * (m - p["avg_price"])
+    return pnl
+
+
+@numba.njit(cache=True)
+def position_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
+    """Cap |position + same-side open orders + intent| per symbol, in units and notional.
+
+    ``state[v, s]`` holds the (max_qty, max_notional) limits, 0 = none. Intents that only
+    reduce the position always pass; with ``resize`` an intent is cut to the headroom.
+    """
+    it = ctx.intents[i : i + 1]
+    p = params[0]
+    v = it[0]["venue"]
+    s = it[0]["symbol"]
+    max_q = state[v, s, 0]
+    max_n = state[v, s, 1]
+    if max_q <= 0.0 and max_n <= 0.0:
+        return 0
+    q = it[0]["qty"]
+    side = it[0]["side"]
+    sgn = 1.0 if side == _BUY else -1.0
+    pos = ctx.positions[v, s]["qty"]
+    pending = open_qty(ctx, v, s, side) if p["include_open"] != 0 else 0.0
+    limit = max_q if max_q > 0.0 else np.inf
+    if max_n > 0.0:
+        m = mark(ctx, v, s)
+        if not m > 0.0:
+            m = intent_price(ctx, it[0])
+        if not m > 0.0:
+            record_breach(ctx, i, _STALE_QUOTE, np.nan, max_n, False)
+            return _STALE_QUOTE
+        limit = min(limit, max_n / m)
+    projected = sgn * pos + pending + q  # exposure in the intent's direction, worst case
+    if projected <= limit * (1.0 + _EPS):
+        return 0
+    headroom = limit - sgn * pos - pending
+    if p["resize"] != 0 and headroom > 0.0:
+        record_breach(ctx, i, _POSITION_LIMIT, projected, limit, True)
+        it[0]["qty"] = headroom
+        return 0
+    record_breach(ctx, i, _POSITION_LIMIT, projected, limit, False)
+    return _POSITION_LIMIT
+
+
+@numba.njit(cache=True)
+def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
+    """Cap gross (sum |qty * mark|) and net (|sum qty * mark|) exposure after the intent."""
+    it = ctx.intents[i : i + 1]
+    p = params[0]
+    v = it[0]["venue"]
+    s = it[0]["symbol"]
+    m = mark(ctx, v, s)
+    if not m > 0.0:
+        m = intent_price(ctx, it[0])
+    if not m > 0.0:
+        record_breach(ctx, i, _STALE_QUOTE, np.nan, p["max_gross"], False)
+        return _STALE_QUOTE
+    gross = 0.0
+    net = 0.0
+    pos = ctx.positions
+    for a in range(pos.shape[0]):
+        for b in range(pos.shape[1]):
+            qty = pos[a, b]["qty"]
+            if qty != 0.0:
+                mk = m if (a == v and b == s) else mark(ctx, a, b)
+                if mk > 0.0:
+                    gross += abs(qty) * mk
+                    net += qty * mk
+    q = it[0]["qty"]
+    sgn = 1.0 if it[0]["side"] == _BUY else -1.0
+    here = pos[v, s]["qty"]
+    d_gross = (abs(here + sgn * q) - abs(here)) * m
+    allowed = q
+    code = 0
+    value = 0.0
+    limit = 0.0
+    if p["max_gross"] > 0.0 and d_gross > 0.0 and gross + d_gross > p["max_gross"] * (1.0 + _EPS):
+        room = (p["max_gross"] - gross) / m + (2.0 * abs(here) if sgn * here < 0.0 else 0.0)
+        allowed = min(allowed, room)
+        code = _NOTIONAL_LIMIT
+        value = gross + d_gross
+        limit = p["max_gross"]
+    net_after = net + sgn * q * m
+    if p["max_net"] > 0.0 and abs(net_after) >= abs(net) and abs(net_after) > p["max_net"] * (1.0 + _EPS):
+        room = (p["max_net"] - sgn * net) / m
+        if room < allowed:
+            allowed = room
+            code = _NOTIONAL_LIMIT
+            value = abs(net_after)
+            limit = p["max_net"]
+    if code == 0:
+        return 0
+    if p["resize"] != 0 and allowed > 0.0:
+        record_breach(ctx, i, code, value, limit, True)
+        it[0]["qty"] = allowed
+        return 0
+    record_breach(ctx, i, code, value, limit, False)
+    return code
+
+
+@numba.njit(cache=True)
+def order_limits_check(params: Any, state: Any, ctx: Any, i: int) -> int:
+    """Cap one order's size (MAX_SIZE) and notional (NOTIONAL_LIMIT); ``resize`` cuts instead."""
+    it = ctx.intents[i : i + 1]
+    p = params[0]
+    q = it[0]["qty"]
+    if p["max_qty"] > 0.0 and q > p["max_qty"] * (1.0 + _EPS):
+        if p["resize"] == 0:
+            record_breach(ctx, i, _MAX_SIZE, q, p["max_qty"], False)
+            return _MAX_SIZE
+        record_breach(ctx, i, _MAX_SIZE, q, p["max_qty"], True)
+        q = p["max_qty"]
+        it[0]["qty"] = q
+    if p["max_notional"] > 0.0:
+        px = intent_price(ctx, it[0])
+        if not px > 0.0:
+            record_breach(ctx, i, _STALE_QUOTE, np.nan, p["max_notional"], False)
+            return _STALE_QUOTE
+        notional = q * px
+        if notional > p["max_notional"] * (1.0 + _EPS):
+            if p["resize"] == 0:
+                record_breach(ctx, i, _NOTIONAL_LIMIT, notional, p["max_notional"], False)
+                return _NOTIONAL_LIMIT
+            record_breach(ctx, i, _NOTIONAL_LIMIT, notional, p["max_notional"], True)
+            it[0]["qty"] = p["max_notional"] / px
+    return 0
+
+
+@numba.njit(cache=True)
+def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
+    """Update peaks; returns the breached drawdown (> 0) or 0.0. Trips the kill switch."""
+    p = params[0]
+    st = state[0:1]
+    now = ctx.control[0]["now_ns"]
+    equity = p["capital"] + total_pnl(ctx)
+    day = now // _DAY_NS
+    if st[0]["ready"] == 0:
+        st[0]["ready"] = 1
+        st[0]["peak"] = equity
+        st[0]["day"] = day
+        st[0]["day_peak"] = equity
+    if day != st[0]["day"]:
+        st[0]["day"] = day
+        st[0]["day_peak"] = equity
+    st[0]["equity"] = equity
+    st[0]["peak"] = max(st[0]["peak"], equity)
+    st[0]["day_peak"] = max(st[0]["day_peak"], equity)
+    dd_total = st[0]["peak"] - equity
+    dd_day = st[0]["day_peak"] - equity
+    st[0]["worst_total"] = max(st[0]["worst_total"], dd_total)
+    st[0]["worst_day"] = max(st[0]["worst_day"], dd_day)
+    lim_total = p["max_total"]
+    if p["max_total_pct"] > 0.0:
+        lim = p["max_total_pct"] * 0.01 * st[0]["peak"]
+        lim_total = lim if lim_total <= 0.0 else min(lim_total, lim)
+    lim_day = p["max_daily"]
+    if p["max_daily_pct"] > 0.0:
+        lim = p["max_daily_pct"] * 0.01 * st[0]["day_peak"]
+        lim_day = lim if lim_day <= 0.0 else min(lim_day, lim)
+    over = 0.0
+    limit = 0.0
+    if lim_total > 0.0 and dd_total > lim_total * (1.0 + _EPS):
+        over = dd_total
+        limit = lim_total
+    elif lim_day > 0.0 and dd_day > lim_day * (1.0 + _EPS):
+        over = dd_day
+        limit = lim_day
+    if over > 0.0:
+        if p["kill"] != 0:
+            trip_kill(ctx, _DRAWDOWN)
+        return limit
+    return 0.0
+
+
+@numba.njit(cache=True)
+def drawdown_check(params: Any, state: Any, ctx: Any, i: int) -> int:
+    """Refuse (and trip the kill switch) once drawdown from the peak equity passes a limit."""
+    limit = _drawdown_eval(params, state, ctx)
+    if limit > 0.0:
+        st = state[0]
+        dd = max(st["peak"] - st["equity"], st["day_peak"] - st["equity"])
+        record_breach(ctx, i, _DRAWDOWN, dd, limit, False)
+        return _DRAWDOWN
+    return 0
+
+
+@numba.njit(cache=True)
+def drawdown_report(params: Any, state: Any, ctx: Any, j: int) -> None:
+    """Re-evaluate after every report (fills move PnL), so the kill trips without an intent."""
+    _drawdown_eval(params, state, ctx)
+
+
+@numba.njit(cache=True)
+def _var_sample(params: Any, state: Any, ctx: Any) -> None:
+    """Fold each symbol's mark move since its last sample into a time-decayed variance rate."""
+    p = params[0]
+    now = ctx.control[0]["now_ns"]
+    for v in range(state.shape[0]):
+        for s in range(state.shape[1]):
+            st = state[v : v + 1, s]
+            m = mark(ctx, v, s)
+            if not m > 0.0:
+                continue
+            last = st[0]["last_mark"]
+            dt = now - st[0]["last_t"]
+            if last > 0.0 and dt <= 0:
+                continue
+            if last > 0.0 and m != last:
+                secs = dt * 1e-9
+                r = np.log(m / last)
+                w = np.exp(-secs / p["tau_s"])
+                obs = r * r / secs
+                st[0]["var_rate"] = obs if st[0]["n"] == 0 else w * st[0]["var_rate"] + (1.0 - w) * obs
+                st[0]["n"] += 1
+            if last != m:
+                st[0]["last_mark"] = m
+                st[0]["last_t"] = now
+
+
+@numba.njit(cache=True)
+def var_check(params: Any, state: Any, ctx: Any, i: int) -> int:
+    """Refuse (or cut) an intent that lifts the undiversified EWMA VaR above ``max_var``.
+
+    VaR = z * sqrt(horizon) * sum |qty * mark| * sigma_rate per symbol, where sigma_rate is
+    the larger of the estimate and the floor (assumes perfect correlation: conservative).
+    """
+    _var_sample(params, state, ctx)
+    it = ctx.intents[i : i + 1]
+    p = params[0]
+    v = it[0]["venue"]
+    s = it[0]["symbol"]
+    scale = p["z"] * np.sqrt(p["horizon_s"])
+    total = 0.0
+    sig_here = 0.0
+    m_here = mark(ctx, v, s)
+    if not m_here > 0.0:
+        m_here = intent_price(ctx, it[0])
+    pos = ctx.positions
+    for a in range(pos.shape[0]):
+        for b in range(pos.shape[1]):
+            st = state[a, b]
+            vr = st["var_rate"] if st["n"] >= p["min_samples"] else 0.0
+            sig = np.sqrt(max(vr, p["floor_rate"]))
+            if a == v and b == s:
+                sig_here = sig
+                continue
+            qty = pos[a, b]["qty"]
+            if qty != 0.0:
+                mk = mark(ctx, a, b)
+                if mk > 0.0:
+                    total += abs(qty) * mk * sig
+    here = pos[v, s]["qty"]
+    sgn = 1.0 if it[0]["side"] == _BUY else -1.0
+    q = it[0]["qty"]
+    before = scale * (total + abs(here) * m_here * sig_here)
+    after = scale * (total + abs(here + sgn * q) * m_here * sig_here)
+    if after <= p["max_var"] * (1.0 + _EPS) or after <= before:
+        return 0
+    if p["resize"] != 0 and sig_here > 0.0 and m_here > 0.0:
+        room_abs = (p["max_var"] / scale - total) / (m_here * sig_here)  # allowed |position|
+        allowed = room_abs - sgn * here if room_abs > 0.0 else 0.0
+        if allowed > 0.0:
+            record_breach(ctx, i, _VAR_LIMIT, after, p["max_var"], True)
+            it[0]["qty"] = min(q, allowed)
+            return 0
+    record_breach(ctx, i, _VAR_LIMIT, after, p["max_var"], False)
+    return _VAR_LIMIT
+
+
+@numba.njit(cache=True)
+def var_report(params: Any, state: Any, ctx: Any, j: int) -> None:
+    """Sample marks when reports arrive too, so the estimate does not depend on order flow only."""
+    _var_sample(params, state, ctx)

@@ -1,0 +1,133 @@
+"""Position, portfolio, order-size, drawdown and VaR guards at, below and above each limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import tradeloop_plugin_risk as risk
+from tradeloop_sdk import Reason, ReportKind, Side
+
+
+def hp(rig: Any, comp: Any) -> Any:
+    return comp.tradeloop_hot_path(rig.U)
+
+
+@pytest.mark.parametrize(("qty", "expected"), [(10.0, 0), (9.99, 0), (10.01, Reason.POSITION_LIMIT)])
+def test_position_limit_units(rig: Any, qty: float, expected: int) -> None:
+    g = hp(rig, risk.PositionLimit(risk.PositionLimit.Params(max_qty=10.0)))
+    assert rig.check(g, Side.BUY, qty) == expected
+
+
+def test_position_limit_counts_position_and_open_orders_and_lets_reductions_pass(rig: Any) -> None:
+    g = hp(rig, risk.PositionLimit(risk.PositionLimit.Params(max_qty=10.0)))
+    rig.position(0, 0, 6.0)
+    rig.live_order(7, 0, 0, Side.BUY, 3.0, filled=1.0)  # 2 left
+    assert rig.check(g, Side.BUY, 2.0) == 0
+    assert rig.check(g, Side.BUY, 2.01) == Reason.POSITION_LIMIT
+    assert rig.last_event()["value"] == pytest.approx(10.01) and rig.last_event()["limit"] == 10.0
+    assert rig.check(g, Side.SELL, 16.0) == 0  # 6 long -> 10 short: at the limit
+    assert rig.check(g, Side.SELL, 16.5) == Reason.POSITION_LIMIT
+
+
+def test_position_limit_notional_resize_and_overrides(rig: Any) -> None:
+    params = risk.PositionLimit.Params(max_notional=1000.0, resize=True,
+                                       per_symbol={"v0:AAA": {"max_qty": 4.0}})
+    g = hp(rig, risk.PositionLimit(params))
+    assert rig.check(g, Side.BUY, 6.0) == 0 and rig.qty == pytest.approx(4.0)  # units bind first
+    rig.set_book(0, 1, 199.0, 201.0)  # mark 200: 1000 notional is 5 units
+    assert rig.check(g, Side.BUY, 7.0, s=1) == 0 and rig.qty == pytest.approx(5.0)
+    with pytest.raises(KeyError, match="unknown symbol"):
+        hp(rig, risk.PositionLimit(risk.PositionLimit.Params(per_symbol={"ZZZ": {"max_qty": 1.0}})))
+
+
+def test_portfolio_gross_and_net(rig: Any) -> None:
+    rig.set_book(0, 1, 49.0, 51.0)
+    rig.position(0, 1, -20.0, 50.0)  # -1000 at mark 50
+    g = hp(rig, risk.PortfolioLimit(risk.PortfolioLimit.Params(max_gross=3000.0)))
+    for qty, expected in ((20.0, 0), (19.9, 0), (20.1, Reason.NOTIONAL_LIMIT)):  # +2000 at mark 100
+        assert rig.check(g, Side.BUY, qty) == expected
+    assert rig.check(g, Side.BUY, 40.0, s=1) == 0  # -20 -> +20: gross unchanged
+    net = hp(rig, risk.PortfolioLimit(risk.PortfolioLimit.Params(max_net=500.0, resize=True)))
+    assert rig.check(net, Side.BUY, 20.0) == 0 and rig.qty == pytest.approx(15.0)  # -1000 + 1500
+    assert rig.check(net, Side.SELL, 1.0) == Reason.NOTIONAL_LIMIT  # already past: no more short
+    assert rig.check(net, Side.BUY, 5.0) == 0 and rig.qty == 5.0  # reducing |net| passes
+
+
+def test_order_limits(rig: Any) -> None:
+    g = hp(rig, risk.OrderLimits(risk.OrderLimits.Params(max_qty=5.0, max_notional=400.0)))
+    assert rig.check(g, Side.BUY, 4.0) == 0  # 400 at mark 100
+    assert rig.check(g, Side.BUY, 4.01) == Reason.NOTIONAL_LIMIT
+    assert rig.check(g, Side.BUY, 5.01, price=1.0) == Reason.MAX_SIZE
+    assert rig.check(g, Side.BUY, 5.0, price=80.0) == 0
+    cut = hp(rig, risk.OrderLimits(risk.OrderLimits.Params(max_qty=5.0, max_notional=400.0, resize=True)))
+    assert rig.check(cut, Side.SELL, 9.0, price=100.0) == 0 and rig.qty == pytest.approx(4.0)
+
+
+def test_drawdown_trips_the_kill_switch(rig: Any) -> None:
+    g = hp(rig, risk.Drawdown(risk.Drawdown.Params(capital=10_000.0, max_total=500.0)))
+    rig.position(0, 0, 10.0, avg=100.0)  # mark 100: flat pnl
+    assert rig.check(g) == 0
+    rig.set_book(0, 0, 149.0, 151.0)  # +500: new peak 10500
+    assert rig.check(g) == 0
+    rig.set_book(0, 0, 99.0, 101.0)  # back to 10000: drawdown 500 == limit
+    assert rig.check(g) == 0 and rig.ctx.control[0]["kill"] == 0
+    rig.set_book(0, 0, 98.9, 100.9)  # 10499... below: 501 from the peak
+    assert rig.check(g) == Reason.DRAWDOWN
+    assert rig.ctx.control[0]["kill"] == Reason.DRAWDOWN
+    assert rig.last_event()["value"] == pytest.approx(501.0)
+
+
+def test_daily_drawdown_resets_at_utc_midnight(rig: Any) -> None:
+    g = hp(rig, risk.Drawdown(risk.Drawdown.Params(capital=10_000.0, max_daily_pct=1.0, kill=False)))
+    rig.position(0, 0, 10.0, avg=100.0)
+    rig.set_book(0, 0, 109.0, 111.0)  # +100
+    assert rig.check(g) == 0
+    rig.set_book(0, 0, 98.0, 100.0)  # -10 below start: 110 from the day's peak 10100 > 101
+    assert rig.check(g) == Reason.DRAWDOWN and rig.ctx.control[0]["kill"] == 0
+    rig.now(rig.T0 + 86_400 * rig.S)  # next day: peak restarts at 9990
+    assert rig.check(g) == 0
+    with pytest.raises(ValueError, match="capital"):
+        risk.Drawdown.Params(max_daily_pct=1.0)
+
+
+def test_drawdown_checks_on_reports_too(rig: Any) -> None:
+    g = hp(rig, risk.Drawdown(risk.Drawdown.Params(capital=1000.0, max_total=10.0)))
+    rig.report(g, ReportKind.ACK)
+    rig.ctx.positions[0, 0]["realized"] = -20.0
+    rig.report(g, ReportKind.FILL, qty=1.0)
+    assert rig.ctx.control[0]["kill"] == Reason.DRAWDOWN
+
+
+def test_ewma_var_limit(rig: Any) -> None:
+    params = risk.EwmaVar.Params(max_var=1000.0, z=1.0, horizon_s=86400.0, floor_daily_vol=0.01,
+                                 min_samples=10**9)
+    g = hp(rig, risk.EwmaVar(params))
+    # floor only: sigma_day 1%: VaR of a position of notional N is 0.01 N; limit 1000 -> 100k
+    for qty, expected in ((1000.0, 0), (999.0, 0), (1001.0, Reason.VAR_LIMIT)):
+        assert rig.check(g, Side.BUY, qty) == expected
+    rig.position(0, 1, 500.0, 100.0)
+    rig.set_book(0, 1, 99.0, 101.0)
+    assert rig.check(g, Side.BUY, 500.0) == 0
+    assert rig.check(g, Side.BUY, 501.0) == Reason.VAR_LIMIT
+    assert rig.check(g, Side.SELL, 500.0) == 0  # a short counts the same
+    rig.position(0, 0, 800.0, 100.0)  # 1300 already: only reductions pass
+    assert rig.check(g, Side.SELL, 100.0) == 0
+    assert rig.check(g, Side.BUY, 1.0) == Reason.VAR_LIMIT
+
+
+def test_ewma_var_learns_volatility_from_marks(rig: Any) -> None:
+    params = risk.EwmaVar.Params(max_var=1000.0, z=1.0, horizon_s=1.0, halflife_s=60.0, min_samples=5)
+    g = hp(rig, risk.EwmaVar(params))
+    t = rig.T0
+    for k in range(40):  # +-1% every second: variance rate 1e-4 per second
+        px = 100.0 * (1.01 if k % 2 else 1.0)
+        rig.set_book(0, 0, px - 0.01, px + 0.01)
+        t += rig.S
+        rig.now(t)
+        rig.report(g, ReportKind.ACK)
+    sigma = g.state[0, 0]["var_rate"] ** 0.5
+    assert sigma == pytest.approx(0.00995, rel=0.05)
+    # VaR of N notional = N * sigma: the limit 1000 allows ~100k notional, ~1000 units
+    assert rig.check(g, Side.BUY, 900.0) == 0
+    assert rig.check(g, Side.BUY, 1200.0) == Reason.VAR_LIMIT
