@@ -81,15 +81,13 @@ def test_plugins_list_imports_neither_numba_nor_plugins(
     assert rows["cli_bad"]["status"] == "broken"
     assert rows["cli_bad"]["reason"] == "imports 'tl_missing_dep_for_cli', which is not installed"
     assert imported(proc) == []
-    # the table form, and --check which does import (each plugin on its own)
-    proc = run(["plugins", "list", "--kind", "strategy", "--check"], site)
+    proc = run(["plugins", "list", "--kind", "strategy"], site)
     assert proc.returncode == 0 and "cli_good" in proc.stdout and "broken: imports" in proc.stdout
+    assert imported(proc) == []
     proc = run(["plugins", "show", "cli_good"], site)
     assert proc.returncode == 0, proc.stderr
     assert "A fixture strategy: records events, trades nothing." in proc.stdout
     assert "fast" in proc.stdout and ">= 1" in proc.stdout and "tradeloop_start" in proc.stdout
-    proc = run(["plugins", "show", "cli_bad"], site)
-    assert proc.returncode == 1 and "tl_missing_dep_for_cli" in proc.stdout
     proc = run(["plugins", "show", "cli_godo"], site)
     assert proc.returncode == 2 and "did you mean 'cli_good'?" in proc.stderr
 
@@ -111,10 +109,6 @@ def test_unavailable_command_is_a_clean_error(
 
 @pytest.mark.slow
 def test_check_exit_codes(tmp_path: Path) -> None:
-    good = tmp_path / "good.toml"
-    good.write_text('[engine]\nmode = "paper"\n')
-    proc = run(["check", str(good)])
-    assert proc.returncode == 0 and "ok:" in proc.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text('[engine]\nmode = "paper"\nstrickt = true\n')
     proc = run(["check", "--no-plugins", str(bad)])

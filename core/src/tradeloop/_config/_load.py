@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 import tomllib
 from pathlib import Path
@@ -14,17 +13,11 @@ from tradeloop_sdk import ConfigError, ConfigErrors, PluginError
 from .._catalog import GROUPS, entry_point, is_disabled
 from .._secrets import inline_secrets
 from ._convert import structure
+from ._default import default_config_text
 from ._lines import key_lines, line_of
 from ._model import Config
 
 __all__ = ["default_config", "default_config_text", "load_config", "parse_config"]
-
-
-def default_config_text() -> str:
-    """The embedded default config (what ``tradeloop demo`` runs)."""
-    return (importlib.resources.files("tradeloop._config") / "default.toml").read_text(
-        encoding="utf-8"
-    )
 
 
 def default_config(*, check_plugins: bool = True) -> Config:

@@ -14,18 +14,20 @@ import click
 @click.option("--show-config", is_flag=True, help="Print the embedded default config and exit.")
 def demo(show_config: bool) -> None:
     """Check the embedded default config and the plugins it names."""
+    if show_config:
+        from .._config._default import default_config_text
+
+        click.echo(default_config_text())
+        return
     from rich.table import Table
     from tradeloop_sdk import ConfigError, ConfigErrors, PluginError
 
     from .._catalog import list_plugins
     from .._registry import Registry
-    from ..config import default_config, default_config_text
+    from ..config import default_config
     from ._render import stdout
 
     con = stdout()
-    if show_config:
-        click.echo(default_config_text())
-        return
     cfg = default_config(check_plugins=False)
     catalog = list_plugins()
     installed = {(p.kind, p.name): p for p in catalog}

@@ -94,14 +94,6 @@ def list_cmd(kind: str | None, as_json: bool, check: bool, config: str | None) -
 @click.option("--kind", "kind", default=None, help="Disambiguate when several kinds use NAME.")
 def show(name: str, kind: str | None) -> None:
     """Show a plugin's docstring, parameters (types, defaults, bounds) and hooks."""
-    import inspect
-
-    from rich.table import Table
-    from tradeloop_sdk import PluginError, describe_params
-
-    from .._catalog import load_plugin, validate_plugin
-    from ._render import stdout
-
     k = _kind(kind)
     matches = [p for p in list_plugins([k] if k else None) if p.name == name]
     if not matches:
@@ -116,6 +108,14 @@ def show(name: str, kind: str | None) -> None:
         kinds = ", ".join(p.kind for p in matches)
         raise click.UsageError(f"{name!r} is a plugin of several kinds ({kinds}); pass --kind")
     info = matches[0]
+    import inspect
+
+    from rich.table import Table
+    from tradeloop_sdk import PluginError, describe_params
+
+    from .._catalog import load_plugin, validate_plugin
+    from ._render import stdout
+
     con = stdout()
     con.print(f"[bold]{info.name}[/] ({info.kind}) from {info.distribution} {info.version}")
     con.print(f"entry point: {info.value}", markup=False)
