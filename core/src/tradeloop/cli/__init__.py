@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("tradeloop.cli._plugins:plugins", "List, inspect and scaffold plugins."),
     "check": ("tradeloop.cli._check:check", "Load and validate a config without trading."),
     "demo": ("tradeloop.cli._demo:demo", "Check the embedded default config and its plugins."),
+    "sim": ("tradeloop.cli._sim:sim", "Run the simulated venue as its own process."),
 }
 
 #: ``plugins`` subcommands (same format).

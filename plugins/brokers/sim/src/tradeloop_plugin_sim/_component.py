@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import numpy as np
 
 import attrs
 from tradeloop_sdk import ComponentKind, HotPath, Universe, hookimpl, param
@@ -12,6 +15,7 @@ from ._broker import SimBroker
 from ._kernel import on_intent, on_tick
 from ._layout import make_state, sim_params
 from ._remote import RemoteSimBroker, SimFeed
+from ._server import SimVenueServer
 from ._venue import SimVenue
 
 
@@ -92,12 +96,26 @@ class Sim:
         p = self.params
         if p.mode == "remote":
             return RemoteSimBroker(p.host, p.port)
-        venue = SimVenue(universe, venues=p.venues or None, latency_ns=p.latency_ns,
-                         report_latency_ns=p.report_latency_ns,
-                         starting_balances=self.balances, starting_positions=self.positions,
-                         allow_short=p.allow_short, check_balance=p.check_balance,
-                         max_orders=p.max_orders, queue_capacity=p.queue_capacity)
-        return SimBroker(venue)
+        return SimBroker(self.venue(universe))
+
+    def venue(self, universe: Universe, *,
+              default_balances: Mapping[str, Decimal] | None = None) -> SimVenue:
+        """A fresh :class:`SimVenue` with these params (``default_balances`` when none set)."""
+        p = self.params
+        return SimVenue(universe, venues=p.venues or None, latency_ns=p.latency_ns,
+                        report_latency_ns=p.report_latency_ns,
+                        starting_balances=self.balances or dict(default_balances or {}),
+                        starting_positions=self.positions, allow_short=p.allow_short,
+                        check_balance=p.check_balance, max_orders=p.max_orders,
+                        queue_capacity=p.queue_capacity)
+
+    def venue_server(self, universe: Universe, *, ticks: Iterable[np.ndarray] | None = None,
+                     host: str = "127.0.0.1", port: int = 0, rate: float | None = None,
+                     speed: float | None = None,
+                     default_balances: Mapping[str, Decimal] | None = None) -> SimVenueServer:
+        """A :class:`SimVenueServer` over a fresh venue, replaying ``ticks`` (not started)."""
+        return SimVenueServer(self.venue(universe, default_balances=default_balances),
+                              host=host, port=port, ticks=ticks, rate=rate, speed=speed)
 
 
 class SimFeedComponent:

@@ -76,6 +76,7 @@ from ._orders import (
     move_to_end,
     release_hold,
     seen_before,
+    snap,
 )
 
 MARKET = 1
@@ -170,7 +171,7 @@ def _hold_unit(st: Any, ctx: Any, v: int, s: int, side: int, otype: int, price: 
         return 1.0
     sp = ctx.specs[v, s]
     px = price if not np.isnan(price) else (stop if otype == STOP else _ref_price(st, v, s, BUY))
-    return px * (1.0 + max(sp["maker_fee"], sp["taker_fee"], 0.0))
+    return snap(px * (1.0 + max(sp["maker_fee"], sp["taker_fee"], 0.0)))
 
 
 @numba.njit(cache=True)
@@ -191,7 +192,8 @@ def _afford(params: Any, st: Any, ctx: Any, v: int, s: int, side: int, extra: fl
 def _hold(params: Any, st: Any, ctx: Any, r: int, extra: float) -> None:
     v = st.oi[r, I_VENUE]
     if st.oi[r, I_SIDE] == BUY:
-        st.held_cash[v, st.oi[r, I_QCUR]] += extra * st.of[r, F_HOLD_UNIT]
+        q = st.oi[r, I_QCUR]
+        st.held_cash[v, q] = snap(st.held_cash[v, q] + extra * st.of[r, F_HOLD_UNIT])
     elif params[0]["allow_short"] == 0:
         st.held_pos[v, st.oi[r, I_SYMBOL]] += extra
 

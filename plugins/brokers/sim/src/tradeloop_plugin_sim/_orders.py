@@ -61,7 +61,8 @@ TAKER = 2
 K_PARTIAL = 2
 K_FILL = 3
 DEAD = -1
-#: Quantities are snapped to this many decimals so float noise never reaches a report.
+#: Quantities and money are snapped to this many decimals so float noise (1e-17) never
+#: reaches a report or a balance.
 QDEC = 10
 EPS = 1e-9
 
@@ -231,7 +232,7 @@ def release_hold(params: Any, st: Any, r: int) -> None:
     v = st.oi[r, I_VENUE]
     if st.oi[r, I_SIDE] == BUY:
         q = st.oi[r, I_QCUR]
-        st.held_cash[v, q] = max(0.0, st.held_cash[v, q] - leaves * st.of[r, F_HOLD_UNIT])
+        st.held_cash[v, q] = snap(max(0.0, st.held_cash[v, q] - leaves * st.of[r, F_HOLD_UNIT]))
     elif params[0]["allow_short"] == 0:
         s = st.oi[r, I_SYMBOL]
         st.held_pos[v, s] = max(0.0, st.held_pos[v, s] - leaves)
@@ -255,15 +256,15 @@ def fill(
     side = st.oi[r, I_SIDE]
     sp = ctx.specs[v, s]
     rate = sp["maker_fee"] if liq == MAKER else sp["taker_fee"]
-    notional = qty * price
-    fee = notional * rate
+    notional = snap(qty * price)
+    fee = snap(notional * rate)
     q = st.oi[r, I_QCUR]
     if side == BUY:
-        st.cash[v, q] -= notional + fee
+        st.cash[v, q] = snap(st.cash[v, q] - (notional + fee))
         st.pos[v, s] = snap(st.pos[v, s] + qty)
-        st.held_cash[v, q] = max(0.0, st.held_cash[v, q] - qty * st.of[r, F_HOLD_UNIT])
+        st.held_cash[v, q] = snap(max(0.0, st.held_cash[v, q] - qty * st.of[r, F_HOLD_UNIT]))
     else:
-        st.cash[v, q] += notional - fee
+        st.cash[v, q] = snap(st.cash[v, q] + (notional - fee))
         st.pos[v, s] = snap(st.pos[v, s] - qty)
         if params[0]["allow_short"] == 0:
             st.held_pos[v, s] = max(0.0, st.held_pos[v, s] - qty)

@@ -263,7 +263,7 @@ class SimVenue:
                 total = self.state.cash[vid, cid]
                 held = self.state.held_cash[vid, cid]
                 out.append(Balance(venue=v, currency=cur, total=to_decimal(total),
-                                   available=to_decimal(total - held)))
+                                   available=to_decimal(round(total - held, 10))))
         return out
 
     def venue_spec(self, venue: str | None = None) -> VenueSpec:
