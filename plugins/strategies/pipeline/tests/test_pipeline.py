@@ -216,6 +216,7 @@ def test_risk_trims_and_withdraws() -> None:
     assert (ctx.intents[: ctx.counts[0]]["action"] == IntentAction.NEW).all()
 
 
+@pytest.mark.slow
 def test_whole_chain_trades_a_trend_within_limits() -> None:
     rng = np.random.default_rng(11)
     drift = np.concatenate([np.full(400, 2e-4), np.full(400, -2e-4)])
