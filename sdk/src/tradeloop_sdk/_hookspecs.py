@@ -43,6 +43,11 @@ class ComponentSpecs:
     def tradeloop_python_strategy(self, universe: Any) -> Any:
         """Python-mode strategies: return an object with ``on_tick(ctx, tick)``."""
 
+    @hookspec(firstresult=True)
+    def tradeloop_conformance_harness(self, kind: str) -> Any:
+        """What the conformance kit cannot build alone: a broker harness, a rail request
+        factory, or a scenario (an object with ``universe`` and ``ticks``)."""
+
 
 class EventSpecs:
     """Events the kernel broadcasts to every loaded plugin."""
