@@ -3,7 +3,7 @@
 ::
 
     from tradeloop_sdk import hookimpl
-    from tradeloop_sdk.report import ReportSection
+    from tradeloop_sdk.reporting import ReportSection
 
     class MyPlugin:
         @hookimpl
