@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tradeloop_sdk.report import ReportSection
+from tradeloop_sdk.reporting import ReportSection
 
 from ._charts import render_all
 from ._report import render_report

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tradeloop_sdk.report import ReportSection
+from tradeloop_sdk.reporting import ReportSection
 
 from ._stats import Summary, summary_rows
 

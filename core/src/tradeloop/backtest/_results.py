@@ -32,6 +32,7 @@ from tradeloop_sdk import (
     ReportKind,
     Side,
     TimeInForce,
+    to_decimal,
 )
 
 from .._kstate import EQUITY_DTYPE
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 PRICE_DTYPE = np.dtype([("ts", "i8"), ("venue", "u2"), ("symbol", "u2"), ("price", "f8")])
 
 _FILL_KINDS = (int(ReportKind.PARTIAL), int(ReportKind.FILL))
+_Z = Decimal(0)
 
 
 def _empty(dtype: np.dtype[Any]) -> np.ndarray:
@@ -73,7 +75,9 @@ class BacktestResults:
     #: names of the guards by guard index (``INTENT.guard``)
     guard_names: tuple[str, ...] = ()
     n_ticks: int = 0
+    #: wall time of the run, without ``warmup_s`` (compiling or loading the fused loop)
     elapsed_s: float = 0.0
+    warmup_s: float = 0.0
     start_ns: int = 0
     end_ns: int = 0
     interrupted: bool = False
@@ -142,13 +146,14 @@ def _order_outcomes(reports: np.ndarray) -> dict[int, dict[str, Any]]:
     for r in reports:
         cid = int(r["client_id"])
         o = out.setdefault(
-            cid, {"status": "open", "reason": 0, "filled": 0.0, "notional": 0.0, "fees": 0.0}
+            cid, {"status": "open", "reason": 0, "filled": _Z, "notional": _Z, "fees": _Z}
         )
         kind = int(r["kind"])
         if kind in _FILL_KINDS and r["fill_qty"] > 0:
-            o["filled"] += float(r["fill_qty"])
-            o["notional"] += float(r["fill_qty"]) * float(r["fill_price"])
-            o["fees"] += float(r["fee"])
+            q = to_decimal(r["fill_qty"])
+            o["filled"] += q
+            o["notional"] += q * to_decimal(r["fill_price"])
+            o["fees"] += to_decimal(r["fee"])
         if kind in (int(ReportKind.ACK), int(ReportKind.REPLACED)):
             continue
         if kind == int(ReportKind.PARTIAL):
@@ -189,9 +194,9 @@ def orders_table(res: BacktestResults) -> pa.Table:
         else:
             status.append(o["status"])
             reason.append(Reason(o["reason"]).name.lower() if o["reason"] else "")
-            filled.append(o["filled"])
-            avg.append(o["notional"] / o["filled"] if o["filled"] else float("nan"))
-            fees.append(o["fees"])
+            filled.append(float(o["filled"]))
+            avg.append(float(o["notional"] / o["filled"]) if o["filled"] else float("nan"))
+            fees.append(float(o["fees"]))
         guard.append(res.guard_name(g) if g != NO_GUARD else "")
     return pa.table(
         {

@@ -50,6 +50,7 @@ class Summary:
     duration_s: float
     ticks: int
     elapsed_s: float
+    warmup_s: float
     ticks_per_s: float
     initial_equity: Decimal
     final_equity: Decimal
@@ -273,6 +274,7 @@ def compute_summary(res: BacktestResults) -> Summary:
         duration_s=duration_ns / 1e9,
         ticks=res.n_ticks,
         elapsed_s=res.elapsed_s,
+        warmup_s=res.warmup_s,
         ticks_per_s=res.n_ticks / res.elapsed_s if res.elapsed_s > 0 else 0.0,
         initial_equity=initial,
         final_equity=final,
@@ -359,6 +361,7 @@ def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
         ),
         ("ticks", "Ticks", f"{s.ticks:,}"),
         ("ticks_per_s", "Ticks per second", f"{s.ticks_per_s:,.0f}"),
+        ("warmup_s", "Compile / cache load", f"{s.warmup_s:.1f}s"),
     ]
     if s.interrupted:
         rows.insert(0, ("interrupted", "Interrupted", "yes: partial results"))
