@@ -355,9 +355,15 @@ class Engine:
         except OSError as exc:
             _log.error("snapshot not saved: %s", exc)
 
-    async def run(self, *, install_signals: bool = True) -> int:
-        """Start, trade until a stop is requested, shut down gracefully; returns the exit code."""
+    async def run(self, *, install_signals: bool = True,
+                  on_started: Callable[[Engine], None] | None = None) -> int:
+        """Start, trade until a stop is requested, shut down gracefully; returns the exit code.
+
+        ``on_started`` is called once the engine trades (e.g. to print the ops address).
+        """
         await self.start()
+        if on_started is not None:
+            on_started(self)
         aloop = asyncio.get_running_loop()
         installed: list[int] = []
         if install_signals:
