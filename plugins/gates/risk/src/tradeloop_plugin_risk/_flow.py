@@ -185,7 +185,7 @@ def trading_hours_check(params: Any, state: Any, ctx: Any, i: int) -> int:
 @numba.njit(cache=True)
 def breaker_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     """Refuse with CIRCUIT_OPEN while the venue's breaker is OPEN (or its trials are used)."""
-    st, spec, ring = state
+    st, spec, _ring = state
     v = ctx.intents[i]["venue"]
     if breaker_allow(st[v], spec[v], ctx.control[0]["now_ns"]):
         return 0
@@ -205,7 +205,7 @@ def breaker_report(params: Any, state: Any, ctx: Any, j: int) -> None:
         if params[0]["ignore_reason"] != 0 and r["reason"] == params[0]["ignore_reason"]:
             return
         breaker_record(st[v], spec[v], ring[v], now, False)
-    elif kind == _ACK or kind == _FILL or kind == _PARTIAL or kind == _CANCELED or kind == _REPLACED:
+    elif kind == _ACK or kind == _FILL or kind == _PARTIAL or kind == _CANCELED or kind == _REPLACED:  # noqa: SIM109
         breaker_record(st[v], spec[v], ring[v], now, True)
 
 

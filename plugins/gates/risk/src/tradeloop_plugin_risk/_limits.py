@@ -221,10 +221,12 @@ def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
     equity = p["capital"] + total_pnl(ctx)
     day = now // _DAY_NS
     if st[0]["ready"] == 0:
+        # the run starts at its capital: a loss already on the books counts from there
+        start = max(equity, p["capital"]) if p["capital"] > 0.0 else equity
         st[0]["ready"] = 1
-        st[0]["peak"] = equity
+        st[0]["peak"] = start
         st[0]["day"] = day
-        st[0]["day_peak"] = equity
+        st[0]["day_peak"] = start
     if day != st[0]["day"]:
         st[0]["day"] = day
         st[0]["day_peak"] = equity
