@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tradeloop_sdk import TICK_DTYPE, DataError
 
-from ._stream import concat, merge_sorted
+from ._stream import concat, merge_sorted, take
 
 DAY_NS = 86_400 * 1_000_000_000
 COLUMNS = (
@@ -93,7 +93,14 @@ class _PartWriter:
         directory.mkdir(parents=True, exist_ok=True)
         taken = [int(m.group(1)) for p in directory.iterdir() if (m := _PART.search(p.name))]
         self.path = directory / f"part-{max(taken, default=-1) + 1:05d}.parquet"
-        self.writer = pq.ParquetWriter(self.path, SCHEMA, compression=compression)
+        # dictionaries only where values repeat; delta encoding for the monotonic integers
+        self.writer = pq.ParquetWriter(
+            self.path,
+            SCHEMA,
+            compression=compression,
+            use_dictionary=["kind", "flags", "side"],
+            column_encoding=dict.fromkeys(("ts_exch", "ts_recv", "seq"), "DELTA_BINARY_PACKED"),
+        )
         self.rows = row_group_rows
         self.pending: list[np.ndarray] = []
         self.have = 0
@@ -155,10 +162,12 @@ class CatalogWriter:
             day - day.min()
         )
         order = np.argsort(key, kind="stable")
-        ticks, key = ticks[order], key[order]
+        ticks, key = take(ticks, order), key[order]
         bounds = np.flatnonzero(np.diff(key)) + 1
         for part in np.split(ticks, bounds):
-            part = part[np.argsort(part["ts_recv"], kind="stable")]
+            ts = part["ts_recv"]
+            if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
+                part = take(part, np.argsort(ts, kind="stable"))
             venue = check_name("venue", venues[int(part["venue"][0])])
             symbol = check_name("symbol", symbols[int(part["symbol"][0])])
             self._writer_for(venue, symbol, day_of(int(part["ts_recv"][0])), part).add(part)

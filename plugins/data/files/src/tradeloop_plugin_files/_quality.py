@@ -15,6 +15,8 @@ import attrs
 import numpy as np
 from tradeloop_sdk import DataError, DataStats, TickFlag, TickKind
 
+from ._stream import take
+
 POLICIES = ("flag", "drop", "error")
 
 #: Maps a row index within a chunk to a (file, line) pair for error messages.
@@ -94,7 +96,7 @@ class QualityChecker:
                 ticks["flags"][mask] |= np.uint8(flag)
         if drop.any():
             self._counts["rejected"] += int(drop.sum())
-            ticks = ticks[~drop]
+            ticks = take(ticks, ~drop)
         return ticks
 
     def _duplicates(self, ticks: np.ndarray) -> np.ndarray:

@@ -160,7 +160,9 @@ class SyntheticSource:
             return
         wanted = self.symbol_ids[[i for i, s in enumerate(self.symbols) if s in set(symbols)]]
         for chunk in gen:
-            yield chunk[np.isin(chunk["symbol"], wanted)]
+            # raw 64-byte copies: structured fancy indexing goes field by field
+            raw = chunk.view(np.dtype((np.void, TICK_DTYPE.itemsize)))
+            yield raw[np.isin(chunk["symbol"], wanted)].view(TICK_DTYPE)
 
     async def stream(self) -> AsyncIterator[np.ndarray]:
         """Live ticks paced at ``rate`` per second (0: as fast as possible)."""
