@@ -5,6 +5,7 @@ rejects, and breaches read back as GuardBreach records."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import numba
@@ -37,8 +38,8 @@ U = Universe(
     venues=("sim",),
     symbols=("BTC",),
     specs={("sim", "BTC"): SymbolSpec(symbol="BTC", base="BTC", quote="USD",
-                                      tick_size=__import__("decimal").Decimal("0.5"),
-                                      lot_step=__import__("decimal").Decimal("0.01"))},
+                                      tick_size=Decimal("0.5"),
+                                      lot_step=Decimal("0.01"))},
 )
 
 pytestmark = pytest.mark.slow  # each distinct component list compiles a fused loop
@@ -159,7 +160,7 @@ def test_guard_order_matters_resize_before_precision() -> None:
 
 
 def test_first_refusal_wins_and_breaches_carry_value_and_limit() -> None:
-    loop, guards = _order_loop(precision_first=False, qty=0.001, block=("BTC",))
+    loop, _ = _order_loop(precision_first=False, qty=0.001, block=("BTC",))
     loop.run(quotes(1))
     (it,) = loop.drain_intents()
     # blocklist (guard 1) and precision (min size after flooring to 0.00) both refuse: 1 wins

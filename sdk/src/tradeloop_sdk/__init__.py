@@ -66,6 +66,7 @@ from ._errors import (
     PluginError,
     TradeloopError,
 )
+from ._guardset import STANDARD_GATES, STANDARD_GUARDS
 from ._hookspecs import hookimpl, hookspec
 from ._hotpath import HotPath, Universe, params_array
 from ._kill import clear_kill, kill_reason, set_kill, trip_kill
@@ -122,6 +123,8 @@ __all__ = [
     "ORDER_DTYPE",
     "POSITION_DTYPE",
     "REPORT_DTYPE",
+    "STANDARD_GATES",
+    "STANDARD_GUARDS",
     "SYMBOL_SPEC_DTYPE",
     "TAINTED",
     "TERMINAL_STATES",
