@@ -48,8 +48,8 @@ class SimVenueServer:
 
     ``ticks`` is an iterable of TICK_DTYPE chunks (ids in the venue's universe); they are
     replayed at ``rate`` ticks per second, or at ``speed`` times their own timing, or as fast
-    as possible when neither is given. Without ticks the market is whatever :meth:`feed`
-    pushes.
+    as possible when neither is given (``autostart=False`` waits for :meth:`start_replay`).
+    Without ticks the market is whatever :meth:`feed` pushes.
     """
 
     def __init__(
@@ -62,6 +62,7 @@ class SimVenueServer:
         rate: float | None = None,
         speed: float | None = None,
         batch: int = 256,
+        autostart: bool = True,
     ) -> None:
         if rate is not None and rate <= 0 or speed is not None and speed <= 0:
             raise ValueError("rate and speed must be positive")
@@ -72,6 +73,7 @@ class SimVenueServer:
         self._rate = rate
         self._speed = speed
         self._batch = batch
+        self._autostart = autostart
         self._server: asyncio.Server | None = None
         self._clients: set[_Client] = set()
         self._log: list[dict[str, Any]] = []  # every report, seq = index + 1
@@ -86,12 +88,17 @@ class SimVenueServer:
         """Listen and start the replay; returns the bound port."""
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
-        if self._ticks is not None:
-            self._replay = asyncio.get_running_loop().create_task(self._run_replay())
-        else:
+        if self._ticks is None:
             self.replay_done.set()
+        elif self._autostart:
+            self.start_replay()
         log.info("sim venue listening on %s:%d", self.host, self.port)
         return self.port
+
+    def start_replay(self) -> None:
+        """Start replaying the tick source (done by :meth:`start` unless ``autostart=False``)."""
+        if self._ticks is not None and self._replay is None:
+            self._replay = asyncio.get_running_loop().create_task(self._run_replay())
 
     async def stop(self) -> None:
         """Stop replaying, close every connection and the listener."""
