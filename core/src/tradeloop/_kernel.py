@@ -1,0 +1,246 @@
+"""Kernel steps the generated loop calls between component kernels.
+
+These are the parts of an iteration that do not depend on which components were selected:
+applying a report (orders, ledger, log), admitting an intent (kill, pause, order table),
+booking a guard's verdict, logging, housekeeping (equity samples, stuck scan, kill
+transition) and the live-mode intent push with back-off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from tradeloop_sdk import EventKind, IntentAction, Reason, ReportKind
+from tradeloop_sdk._context import EVENTS_LOST, N_EVENTS, N_INTENTS, cancel, record_event
+
+from ._atomics import load_acquire
+from ._kstate import (
+    KC_FULL_BACKOFFS,
+    KC_LAST_KILL,
+    KC_MIN_DEADLINE,
+    KC_NEQ,
+    KC_NEXT_EQ,
+    KC_NINT,
+    KC_NREP,
+    KC_NTRANS,
+    KC_SLOT_REFUSALS,
+    KERNEL_COMPONENT,
+    KP_EQUITY_INTERVAL,
+    NO_DEADLINE,
+)
+from ._ledger import apply_fill, sample_equity
+from ._orders import (
+    fail_order,
+    find_live,
+    is_live,
+    open_order,
+    order_report,
+    request_cancel,
+    scan_stuck,
+)
+from ._rings import ring_push
+
+EV_GUARD_REJECT = EventKind.GUARD_REJECT
+EV_GUARD_RESIZE = EventKind.GUARD_RESIZE
+EV_KILL = EventKind.KILL
+
+KC_LOG_LOST = 10  # log rows lost (log full inside one chunk; see docs)
+
+
+@numba.njit(cache=True)
+def apply_report(ctx: Any, ks: Any, j: int) -> None:
+    """Apply ``ctx.reports[j]``: order state, then ledger for fills, then the report log."""
+    slot = order_report(ctx, ks, j)
+    r = ctx.reports[j]
+    kind = r["kind"]
+    if (kind == ReportKind.PARTIAL or kind == ReportKind.FILL) and r["fill_qty"] > 0.0:
+        side = r["side"]
+        if side == 0 and slot >= 0:
+            side = ctx.orders[slot]["side"]
+        if side != 0:
+            apply_fill(ctx, r["venue"], r["symbol"], side, r["fill_qty"], r["fill_price"], r["fee"])
+    ctx.control[0]["reports_in"] += 1
+    n = ks.kc[KC_NREP]
+    if n < ks.report_log.shape[0]:
+        ks.report_log[n] = ctx.reports[j]
+        ks.kc[KC_NREP] = n + 1
+    else:
+        ks.kc[KC_LOG_LOST] += 1
+
+
+@numba.njit(cache=True)
+def admit(ctx: Any, ks: Any, i: int) -> int:
+    """Kernel checks before guards: kill and pause (not for cancels), order-table room and
+    target existence. Returns 0 or the Reason that refuses intent ``i``."""
+    it = ctx.intents[i]
+    action = it["action"]
+    if action != IntentAction.CANCEL:
+        if ctx.control[0]["kill"] != 0:
+            return Reason.KILL_SWITCH
+        if ctx.control[0]["pause"] != 0:
+            return Reason.PAUSED
+    if action == IntentAction.NEW:
+        slot = it["client_id"] & (ctx.orders.shape[0] - 1)
+        if is_live(ctx.orders[slot]["state"]):
+            ks.kc[KC_SLOT_REFUSALS] += 1
+            record_event(
+                ctx, EV_GUARD_REJECT, Reason.UNKNOWN, KERNEL_COMPONENT, it["client_id"],
+                it["venue"], it["symbol"], float(ctx.orders[slot]["client_id"]), np.nan,
+            )
+            return Reason.UNKNOWN
+        return 0
+    if find_live(ctx, it["target_id"]) < 0:
+        return Reason.UNKNOWN_ORDER
+    return 0
+
+
+@numba.njit(cache=True)
+def guard_verdict(ctx: Any, i: int, r: int, g: int, comp: int, q_before: float) -> int:
+    """Book guard ``g``'s result for intent ``i`` (stats, events); returns the final reason.
+
+    A guard that lowers the quantity to zero or below refuses with MIN_SIZE.
+    """
+    it = ctx.intents[i : i + 1]
+    q = it[0]["qty"]
+    if r == 0 and q <= 0.0:
+        r = Reason.MIN_SIZE
+    if r != 0:
+        ctx.guard_stats[g, 2] += 1
+        ctx.control[0]["guard_rejects"] += 1
+        it[0]["reason"] = r
+        it[0]["guard"] = g
+        record_event(ctx, EV_GUARD_REJECT, r, comp, it[0]["client_id"], it[0]["venue"],
+                     it[0]["symbol"], q, np.nan)
+        return r
+    if q < q_before:
+        ctx.guard_stats[g, 1] += 1
+        ctx.control[0]["guard_resizes"] += 1
+        record_event(ctx, EV_GUARD_RESIZE, 0, comp, it[0]["client_id"], it[0]["venue"],
+                     it[0]["symbol"], q, q_before)
+    else:
+        ctx.guard_stats[g, 0] += 1
+    return 0
+
+
+@numba.njit(cache=True)
+def accept(ctx: Any, ks: Any, i: int) -> int:
+    """Enter an admitted intent in the order table; returns 0 or a refusing Reason."""
+    it = ctx.intents[i]
+    action = it["action"]
+    if action == IntentAction.NEW:
+        if not open_order(ctx, ks, i):
+            return Reason.UNKNOWN
+    elif action == IntentAction.CANCEL and not request_cancel(ctx, ks, it["target_id"]):
+        return Reason.UNKNOWN_ORDER
+    ctx.control[0]["intents_out"] += 1
+    return 0
+
+
+@numba.njit(cache=True)
+def refuse(ctx: Any, i: int, r: int) -> None:
+    """Mark intent ``i`` refused with reason ``r`` (guard field stays as the guard set it)."""
+    ctx.intents[i : i + 1][0]["reason"] = r
+
+
+@numba.njit(cache=True)
+def log_intent(ctx: Any, ks: Any, i: int) -> None:
+    """Copy intent ``i`` (accepted or refused) to the intent log."""
+    n = ks.kc[KC_NINT]
+    if n < ks.intent_log.shape[0]:
+        ks.intent_log[n] = ctx.intents[i]
+        ks.kc[KC_NINT] = n + 1
+    else:
+        ks.kc[KC_LOG_LOST] += 1
+
+
+@numba.njit(cache=True)
+def check_kill(ctx: Any, ks: Any) -> None:
+    """Act once on a change of ``control.kill``: event, and cancels if cancel_on_kill."""
+    kill = ctx.control[0]["kill"]
+    if kill == ks.kc[KC_LAST_KILL]:
+        return
+    ks.kc[KC_LAST_KILL] = kill
+    if kill == 0:
+        return
+    record_event(ctx, EV_KILL, kill & 0xFF, KERNEL_COMPONENT, 0, 0, 0, float(kill), np.nan)
+    if ctx.control[0]["cancel_on_kill"] != 0:
+        orders = ctx.orders
+        for k in range(orders.shape[0]):
+            st = orders[k]["state"]
+            if is_live(st) and st != 4 and cancel(ctx, KERNEL_COMPONENT, orders[k]["client_id"]) < 0:
+                break
+
+
+@numba.njit(cache=True)
+def housekeeping(ctx: Any, ks: Any, now: int) -> int:
+    """Equity sample and stuck scan when due; returns the next time anything is due."""
+    kc = ks.kc
+    if now >= kc[KC_NEXT_EQ]:
+        iv = ks.kp[KP_EQUITY_INTERVAL]
+        if iv > 0:
+            sample_equity(ctx, ks, now)
+            kc[KC_NEXT_EQ] = (now // iv + 1) * iv
+        else:
+            kc[KC_NEXT_EQ] = NO_DEADLINE
+    if now >= kc[KC_MIN_DEADLINE]:
+        scan_stuck(ctx, ks, now)
+    check_kill(ctx, ks)
+    return min(kc[KC_NEXT_EQ], kc[KC_MIN_DEADLINE])
+
+
+@numba.njit(cache=True)
+def next_due(ks: Any) -> int:
+    """Earliest time housekeeping has something to do."""
+    return min(ks.kc[KC_NEXT_EQ], ks.kc[KC_MIN_DEADLINE])
+
+
+@numba.njit(cache=True)
+def logs_high(ctx: Any, ks: Any) -> bool:
+    """True when a log or the event buffer is past half full: return to Python to drain."""
+    half = ks.report_log.shape[0] // 2
+    kc = ks.kc
+    return (
+        kc[KC_NREP] > half
+        or kc[KC_NINT] > half
+        or kc[KC_NTRANS] > ks.trans_log.shape[0] // 2
+        or kc[KC_NEQ] > ks.equity_log.shape[0] // 2
+        or ctx.counts[N_EVENTS] > ctx.events.shape[0] // 2
+    )
+
+
+@numba.njit(cache=True)
+def push_intent(ctx: Any, ks: Any, i: int, ring: Any, stop: Any) -> None:
+    """Live mode: push accepted intent ``i`` to the intent ring, backing off while full.
+
+    The intent ring never drops. If ``stop`` is raised while the ring stays full, the
+    order is failed (Reason.TIMEOUT) rather than silently lost.
+    """
+    while not ring_push(ring, ctx.intents, i):
+        ks.kc[KC_FULL_BACKOFFS] += 1
+        if load_acquire(stop, 0) != 0:
+            it = ctx.intents[i : i + 1]
+            it[0]["reason"] = Reason.TIMEOUT
+            if it[0]["action"] == IntentAction.NEW:
+                fail_order(ctx, ks, it[0]["client_id"], Reason.TIMEOUT)
+            return
+
+
+__all__ = [
+    "EVENTS_LOST",
+    "KC_LOG_LOST",
+    "KC_NTRANS",
+    "N_INTENTS",
+    "accept",
+    "admit",
+    "apply_report",
+    "check_kill",
+    "guard_verdict",
+    "housekeeping",
+    "log_intent",
+    "logs_high",
+    "next_due",
+    "push_intent",
+    "refuse",
+]
