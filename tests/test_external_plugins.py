@@ -25,7 +25,9 @@ pytestmark = pytest.mark.slow
 
 def _uv(*args: str) -> None:
     cmd = [sys.executable, "-m", "uv", *args]
-    proc = subprocess.run([*cmd[:3], args[0], "--offline", *args[1:]], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*cmd[:3], args[0], "--offline", *args[1:]], capture_output=True, text=True
+    )
     if proc.returncode != 0:  # an empty uv cache: allow the index (PyPI is reachable)
         proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -42,12 +44,23 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     py = env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     site = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     Path(site, "_tl_workspace_libs.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _uv(
-        "pip", "install", "-q", "--no-deps", "--python", str(py),
-        "-e", str(ROOT / "sdk"), "-e", str(ROOT / "core"), *map(str, sorted(wheels.glob("*.whl"))),
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--python",
+        str(py),
+        "-e",
+        str(ROOT / "sdk"),
+        "-e",
+        str(ROOT / "core"),
+        *map(str, sorted(wheels.glob("*.whl"))),
     )
     return env
 
@@ -55,8 +68,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tradeloop(env: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     exe = env / ("Scripts/tradeloop.exe" if os.name == "nt" else "bin/tradeloop")
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, timeout=180, cwd=cwd,
-        env=dict(os.environ, COLUMNS="250"),
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env=dict(os.environ, COLUMNS="250", TRADELOOP_CACHE_DIR=str(env / "tl-cache")),
     )
 
 
@@ -66,7 +83,11 @@ def test_installed_plugins_are_listed_and_broken_ones_reported(venv: Path) -> No
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     good = rows["ext_momentum"]
     assert (good["kind"], good["distribution"], good["version"], good["sdk"], good["status"]) == (
-        "strategies", "tl-ext-good", "1.2.3", "<2,>=0.1", "ok",
+        "strategies",
+        "tl-ext-good",
+        "1.2.3",
+        "<2,>=0.1",
+        "ok",
     )
     assert good["hooks"] == ["tradeloop_python_strategy"]
     assert rows["ext_broken"]["status"] == "broken"
@@ -90,9 +111,13 @@ def test_everything_else_keeps_working_next_to_a_broken_plugin(venv: Path, tmp_p
     cfg.write_text('[[strategies]]\nuse = "ext_momentum"\n[strategies.params]\nlookback = 0\n')
     proc = tradeloop(venv, "check", str(cfg))
     assert proc.returncode == 2
-    assert f"{cfg}:4: strategies[0].params.lookback: found 0, expected >= 1 and <= 1000" in proc.stderr
+    assert (
+        f"{cfg}:4: strategies[0].params.lookback: found 0, expected >= 1 and <= 1000" in proc.stderr
+    )
     cfg.write_text('[plugins]\ndisabled = ["ext_broken"]\n')
-    proc = tradeloop(venv, "plugins", "list", "--json", "--kind", "strategies", "--config", str(cfg))
+    proc = tradeloop(
+        venv, "plugins", "list", "--json", "--kind", "strategies", "--config", str(cfg)
+    )
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["ext_broken"]["status"] == "disabled" and rows["ext_momentum"]["status"] == "ok"
 

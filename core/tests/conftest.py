@@ -76,6 +76,12 @@ def write_dist(
     return site
 
 
+@pytest.fixture(autouse=True)
+def _private_catalog_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the catalog's on-disk cache of static reads inside each test's tmp dir."""
+    monkeypatch.setenv("TRADELOOP_CACHE_DIR", str(tmp_path / "tl-cache"))
+
+
 @pytest.fixture
 def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeDist:
     """``plugin_site(dist, entry_points, modules)`` installs a fixture dist on sys.path."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -151,3 +153,16 @@ def test_registry_refuses_a_misspelt_plugin_and_builds_a_good_one(zoo: Path) -> 
     )
     assert reg.call(inst, "tradeloop_python_strategy", universe=None) == ("python", 3)
     assert reg.call(inst, "tradeloop_broker", universe=None) is None
+
+
+def test_the_static_cache_notices_edits_and_new_dependencies(zoo: Path) -> None:
+    assert _by_name()["z_hook"].status == "broken"  # type: ignore[attr-defined]
+    cache_files = list(Path(os.environ["TRADELOOP_CACHE_DIR"]).glob("catalog-*.json"))
+    assert len(cache_files) == 1
+    src = zoo / "tlz_hook.py"
+    src.write_text(src.read_text().replace("tradeloop_strat(", "tradeloop_start("))
+    assert _by_name()["z_hook"].status == "ok"  # type: ignore[attr-defined]
+    # the missing dependency of z_dep appears: the cached "broken" is not reused
+    (zoo / "tl_no_such_dependency_xyz.py").write_text("")
+    importlib.invalidate_caches()
+    assert _by_name()["z_dep"].status == "ok"  # type: ignore[attr-defined]

@@ -54,6 +54,13 @@ def test_version_and_help_import_nothing_heavy() -> None:
     assert proc.returncode == 0 and "  new " in proc.stdout and "  list " in proc.stdout
 
 
+def test_plugins_list_of_the_workspace_imports_no_plugin_and_no_numba() -> None:
+    proc = run(["plugins", "list", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert isinstance(json.loads(proc.stdout), list)
+    assert imported(proc) == []
+
+
 @pytest.mark.slow
 def test_plugins_list_imports_neither_numba_nor_plugins(
     plugin_site: MakeDist, good_plugin_source: str

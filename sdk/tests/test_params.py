@@ -6,10 +6,9 @@ from decimal import Decimal
 
 import attrs
 import pytest
+import tradeloop_sdk as sdk
 from hypothesis import given
 from hypothesis import strategies as st
-
-import tradeloop_sdk as sdk
 
 
 class Component:
@@ -36,7 +35,9 @@ def test_bounds_and_choices_are_enforced() -> None:
     assert (info.value.name, info.value.found, info.value.expected) == ("fast", "0", ">= 1")
     with pytest.raises(sdk.ParamValueError, match=r"expected > 0.0 and < 1.0"):
         P(venue="sim", ratio=1.0)
-    with pytest.raises(sdk.ParamValueError, match=r"found 'long', expected one of 'buy', 'sell', 'both'"):
+    with pytest.raises(
+        sdk.ParamValueError, match=r"found 'long', expected one of 'buy', 'sell', 'both'"
+    ):
         P(venue="sim", side="long")
 
 
@@ -60,7 +61,9 @@ def test_ge_bound_matches_comparison(n: int) -> None:
 def test_describe_params() -> None:
     info = {p.name: p for p in sdk.describe_params(Component)}
     assert list(info) == ["fast", "ratio", "side", "cap", "venue", "api_key", "legacy"]
-    assert info["fast"].type == "int" and info["fast"].default == 12 and info["fast"].bounds == ">= 1"
+    assert (
+        info["fast"].type == "int" and info["fast"].default == 12 and info["fast"].bounds == ">= 1"
+    )
     assert info["fast"].doc == "fast span" and not info["fast"].required
     assert info["venue"].required and info["venue"].default is None
     assert info["api_key"].secret and info["api_key"].type == "Secret | None"

@@ -15,11 +15,10 @@ import importlib.metadata as md
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import attrs
-
-from ._catalog_static import analyze, check_hooks, required_hooks, suggest
+from ._catalog_cache import StaticCache
+from ._catalog_static import check_hooks, required_hooks, reset, suggest
 
 if TYPE_CHECKING:
     from tradeloop_sdk import PluginError
@@ -51,9 +50,11 @@ KINDS: tuple[str, ...] = tuple(GROUPS)
 _SDK_REQ = re.compile(r"^\s*tradeloop[-_.]sdk\b\s*(?P<spec>[^;]*)", re.I)
 
 
-@attrs.frozen
-class PluginInfo:
-    """One installed plugin (entry point) as ``plugins list`` shows it."""
+class PluginInfo(NamedTuple):
+    """One installed plugin (entry point) as ``plugins list`` shows it.
+
+    A NamedTuple rather than attrs: listing must stay cheap to import.
+    """
 
     name: str
     kind: str
@@ -72,7 +73,7 @@ class PluginInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return attrs.asdict(self) | {"hooks": list(self.hooks)}
+        return self._asdict() | {"hooks": list(self.hooks)}
 
 
 def is_disabled(kind: str, name: str, disabled: Iterable[str]) -> bool:
@@ -91,7 +92,7 @@ def _sdk_requirement(dist: md.Distribution | None) -> str:
 
 def _entry_points(kinds: Iterable[str]) -> list[tuple[str, md.EntryPoint]]:
     eps = md.entry_points()
-    out = []
+    out: list[tuple[str, md.EntryPoint]] = []
     for kind in kinds:
         out.extend((kind, ep) for ep in eps.select(group=GROUPS[kind]))
     return out
@@ -134,6 +135,8 @@ def list_plugins(
     validated against the specs with pluggy (disabled plugins are never imported).
     """
     disabled = tuple(disabled)
+    reset()
+    cache = StaticCache()
     seen: dict[tuple[str, str], str] = {}
     out: list[PluginInfo] = []
     for kind, ep in _entry_points(kinds or KINDS):
@@ -141,7 +144,7 @@ def list_plugins(
         dist_name = dist.name if dist is not None else "?"
         version = dist.version if dist is not None else "?"
         sdk = _sdk_requirement(dist)
-        static = analyze(ep.value, kind)
+        static = cache.analyze(ep.value, kind, version)
         status, reason = "ok", static.problem
         if static.problem:
             status = "broken"
@@ -166,6 +169,7 @@ def list_plugins(
                 ep.name, kind, ep.value, dist_name, version, sdk, static.hooks, status, reason
             )
         )
+    cache.save()
     out.sort(key=lambda p: (KINDS.index(p.kind), p.name))
     return out
 

@@ -15,13 +15,22 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import importlib
 import sys
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
+from typing import NamedTuple
 
-import attrs
-
-__all__ = ["StaticReport", "analyze", "hook_specs", "required_hooks", "suggest"]
+__all__ = [
+    "StaticReport",
+    "analyze",
+    "hook_specs",
+    "module_source",
+    "parsed_modules",
+    "required_hooks",
+    "reset",
+    "suggest",
+]
 
 #: Hooks of which a component of each kind must implement at least one.
 REQUIRED: dict[str, frozenset[str]] = {
@@ -40,8 +49,7 @@ def required_hooks(kind: str) -> frozenset[str]:
     return REQUIRED.get(kind, frozenset())
 
 
-@attrs.frozen
-class StaticReport:
+class StaticReport(NamedTuple):
     """What the source says: hooks implemented, and the first problem found (or "")."""
 
     hooks: tuple[str, ...] = ()
@@ -55,6 +63,7 @@ def suggest(word: str, options: list[str] | set[str] | frozenset[str]) -> str | 
     return close[0] if close else None
 
 
+@functools.cache
 def _find_spec(modname: str) -> ModuleSpec | None:
     parts = modname.split(".")
     spec = PathFinder.find_spec(parts[0], sys.path)
@@ -73,6 +82,7 @@ def module_source(modname: str) -> Path | None:
     return Path(spec.origin)
 
 
+@functools.cache
 def _top_level_exists(name: str) -> bool:
     if name in sys.builtin_module_names or name in sys.stdlib_module_names or name in sys.modules:
         return True
@@ -122,14 +132,23 @@ class _Module:
         self.path = path
         self.is_pkg = path.name == "__init__.py"
         self.tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        self._missing: str | None = None
+        #: top-level names this module imports unconditionally (re-checked on cache reuse)
+        self.imports: set[str] = set()
 
     def missing_import(self) -> str:
+        if self._missing is None:
+            self._missing = self._scan_imports()
+        return self._missing
+
+    def _scan_imports(self) -> str:
         for node in self.tree.body:
             if _guarded(node):
                 continue
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     top = alias.name.split(".")[0]
+                    self.imports.add(top)
                     if not _top_level_exists(top):
                         return f"imports {alias.name!r}, which is not installed"
             elif isinstance(node, ast.ImportFrom):
@@ -137,8 +156,10 @@ class _Module:
                     target = _resolve_relative(self.name, self.is_pkg, node.level, node.module)
                     if _find_spec(target) is None:
                         return f"imports {target!r}, which does not exist"
-                elif node.module and not _top_level_exists(node.module.split(".")[0]):
-                    return f"imports {node.module!r}, which is not installed"
+                elif node.module:
+                    self.imports.add(node.module.split(".")[0])
+                    if not _top_level_exists(node.module.split(".")[0]):
+                        return f"imports {node.module!r}, which is not installed"
         return ""
 
     def find(self, attr: str) -> tuple[_Module, ast.AST] | str:
@@ -171,13 +192,21 @@ class _Module:
         return f"module {self.name!r} has no attribute {attr!r}"
 
 
-def _load(modname: str, attr: str, depth: int = 0) -> tuple[_Module, ast.AST] | str:
-    if depth > 6:
+_parsed: dict[str, _Module | None] = {}
+
+
+def _module(modname: str) -> _Module | None:
+    """Parse (once per process) the source of ``modname``; None if not found."""
+    if modname not in _parsed:
+        path = module_source(modname)
+        _parsed[modname] = _Module(modname, path) if path is not None else None
+    return _parsed[modname]
+
+
+def _load(modname: str, attr: str) -> tuple[_Module, ast.AST] | str:
+    mod = _module(modname)
+    if mod is None:
         return ""
-    path = module_source(modname)
-    if path is None:
-        return ""
-    mod = _Module(modname, path)
     problem = mod.missing_import()
     if problem:
         return problem
@@ -233,12 +262,11 @@ def analyze(value: str, kind: str) -> StaticReport:
     modname = modname.strip()
     attr = attr.split("[")[0].strip()
     try:
-        path = module_source(modname)
-        if path is None:
+        mod = _module(modname)
+        if mod is None:
             if _find_spec(modname.split(".")[0]) is None:
                 return StaticReport(problem=f"module {modname!r} is not installed")
             return StaticReport(analyzed=False)
-        mod = _Module(modname, path)
         problem = mod.missing_import()
         if problem:
             return StaticReport(problem=problem)
@@ -258,3 +286,16 @@ def analyze(value: str, kind: str) -> StaticReport:
         return StaticReport(analyzed=False)
     hooks = _class_hooks(owner, node)
     return StaticReport(hooks=tuple(hooks), problem=check_hooks(hooks, kind))
+
+
+def parsed_modules() -> list[_Module]:
+    """Modules parsed so far in this process (the catalog's disk cache records their files)."""
+    return [m for m in _parsed.values() if m is not None]
+
+
+def reset() -> None:
+    """Forget parsed sources and path lookups (each listing starts from the disk as it is)."""
+    _parsed.clear()
+    importlib.invalidate_caches()
+    _find_spec.cache_clear()
+    _top_level_exists.cache_clear()

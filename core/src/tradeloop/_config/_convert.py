@@ -30,6 +30,8 @@ from tradeloop_sdk._secret import is_secret_name, looks_like_reference
 from .._secrets import HIDDEN, SECRET_EXPECTED
 from ._model import BacktestConfig
 
+_LITERAL: Any = typing.Literal
+
 __all__ = ["Mismatch", "converter", "structure"]
 
 #: TOML key names that differ from attribute names, per class.
@@ -142,7 +144,7 @@ def make_converter() -> cattrs.Converter:
     c.register_structure_hook(Decimal, _decimal)
     c.register_structure_hook(datetime, _datetime)
     c.register_structure_hook(Secret, _secret)
-    c.register_structure_hook_func(lambda t: typing.get_origin(t) is typing.Literal, _literal)
+    c.register_structure_hook_func(lambda t: typing.get_origin(t) is _LITERAL, _literal)
     for cls, renames in RENAMES.items():
         c.register_structure_hook(
             cls,
@@ -220,7 +222,9 @@ def _errors_for(path: str, exc: BaseException, raw_at: Any) -> Iterator[ConfigEr
         if is_secret_name(path.rsplit(".", 1)[-1]) and isinstance(raw_at(path), str):
             found = HIDDEN
         value = raw_at(path)
-        close = _suggest(value, list(exc.options)) if exc.options and isinstance(value, str) else None
+        close = (
+            _suggest(value, list(exc.options)) if exc.options and isinstance(value, str) else None
+        )
         yield ConfigError(key=path, found=found, expected=exc.expected, suggestion=close)
         return
     if isinstance(exc, KeyError):

@@ -7,4 +7,6 @@ import importlib.resources
 
 def default_config_text() -> str:
     """The embedded default config (what ``tradeloop demo`` runs)."""
-    return (importlib.resources.files("tradeloop._config") / "default.toml").read_text(encoding="utf-8")
+    return (importlib.resources.files("tradeloop._config") / "default.toml").read_text(
+        encoding="utf-8"
+    )

@@ -58,7 +58,7 @@ def parse_config(text: str, *, file: str = "<config>", check_plugins: bool = Tru
         lines = key_lines(text)
         located = [e.with_location(file=file, line=line_of(lines, e.key or "")) for e in errors]
         ConfigErrors.raise_if_any(located)
-    assert cfg is not None
+    assert isinstance(cfg, Config)
     return attrs.evolve(cfg, source=file)
 
 

@@ -189,13 +189,18 @@ def _version() -> str:
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if verbose == 0:
+        # rich costs a few hundred ms to import; plain warnings need none of it.
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        return
     from rich.logging import RichHandler
 
     from ._render import stderr
 
     logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(console=stderr(), show_path=False)]
+        level=logging.INFO if verbose == 1 else logging.DEBUG,
+        format="%(message)s",
+        handlers=[RichHandler(console=stderr(), show_path=False)],
     )
 
 
