@@ -94,8 +94,8 @@ def paper_reports() -> list[tuple]:
                 cid += 1
                 intent = Intent(client_id=cid, venue="sim", symbol="BTC-USD",
                                 side=Side(int(row[2])), type=OrderType(int(row[3])),
-                                tif=TimeInForce(int(row[4])), qty=Decimal(repr(row[5])),
-                                price=None if np.isnan(row[6]) else Decimal(repr(row[6])),
+                                tif=TimeInForce(int(row[4])), qty=Decimal(repr(float(row[5]))),
+                                price=None if np.isnan(row[6]) else Decimal(repr(float(row[6]))),
                                 ts=int(TICKS[k]["ts_recv"]))
                 out += venue.submit(intent)
             else:
