@@ -31,7 +31,7 @@ SYMBOLS = ("BTC-USD", "ETH-USD")
 GIB = 1 << 30
 
 
-def _universe():  # noqa: ANN202
+def _universe():
     from tradeloop_sdk import Universe
 
     return Universe(venues=VENUES, symbols=SYMBOLS, currencies=("USD", "BTC", "ETH"))

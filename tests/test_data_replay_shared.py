@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tradeloop_plugin_files import Catalog, CatalogData, concat, data_group
 from tradeloop_sdk import ReportKind, TickFlag, TickKind, Universe
 from tradeloop_sdk.testing import require_shared_data
-from tradeloop_plugin_files import Catalog, CatalogData, concat, data_group
 
 CRYPTO = "market-data-crypto"
 

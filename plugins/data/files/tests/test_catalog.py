@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tradeloop_sdk import TICK_DTYPE, DataError, TickFlag, Universe
 from tradeloop_plugin_files import Catalog, CatalogData, concat, data_group, merge_sorted, rebatch
+from tradeloop_sdk import TICK_DTYPE, DataError, TickFlag, Universe
 
 DAY = 86_400 * 10**9
 T0 = 19_700 * DAY  # 2023-12-09
@@ -144,7 +144,7 @@ def test_cli_import_list_inspect(tmp_path: Path) -> None:
              or ln.strip().startswith("│ DUPLICATE")}
     assert lines == {"CROSSED": "1", "DUPLICATE": "0"}
     # the duplicate seq (2, 2) straddles the day boundary: counted at import, reported
-    res = runner.invoke(data_group, args + ["--on-duplicate", "drop"])
+    res = runner.invoke(data_group, [*args, "--on-duplicate", "drop"])
     assert "rejected" in res.output
 
 

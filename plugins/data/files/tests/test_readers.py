@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tradeloop_sdk import TICK_DTYPE, DataError, Side, TickFlag, TickKind, Universe
 from tradeloop_plugin_files import CsvData, ParquetData, concat
+from tradeloop_sdk import TICK_DTYPE, DataError, Side, TickFlag, TickKind, Universe
 
 U = Universe(venues=("binance", "kraken"), symbols=("BTCUSDT", "ETHUSDT"))
 QUOTE_COLS = {"ts_exch": "t", "bid": "b", "ask": "a", "bid_size": "bs", "ask_size": "as"}

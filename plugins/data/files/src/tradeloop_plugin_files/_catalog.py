@@ -312,9 +312,11 @@ def _read_part(
     groups = []
     for g in range(md.num_row_groups):
         st = md.row_group(g).column(idx).statistics
-        if st is not None and st.has_min_max:
-            if (start_ns is not None and st.max < start_ns) or (end_ns is not None and st.min >= end_ns):
-                continue
+        known = st is not None and st.has_min_max
+        if known and (
+            (start_ns is not None and st.max < start_ns) or (end_ns is not None and st.min >= end_ns)
+        ):
+            continue
         groups.append(g)
     if not groups:
         return

@@ -22,7 +22,7 @@ from ._source import AutoIds, FileSource, expand
 ENV_CATALOG = "TRADELOOP_CATALOG"
 
 
-def _catalog_option(f):  # noqa: ANN001, ANN202 - click decorator
+def _catalog_option(f):
     return click.option(
         "--catalog",
         "catalog_dir",

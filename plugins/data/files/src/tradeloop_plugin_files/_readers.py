@@ -40,10 +40,10 @@ class CsvLayout:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by caller
+    return open(path, encoding="utf-8", newline="")
 
 
-def _checker(m: Mapping_, field: str):  # noqa: ANN202 - small local factory
+def _checker(m: Mapping_, field: str):
     kind = m.arrow_type(field)
     if kind == pa.string():
         if field not in ("ts_exch", "ts_recv"):

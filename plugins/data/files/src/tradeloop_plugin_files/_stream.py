@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 import numpy as np
 from tradeloop_sdk import TICK_DTYPE
 
-
 #: TICK records as opaque 64-byte items: numpy copies these with one memcpy per record,
 #: while structured copies go field by field (and the aliased fields make that slower).
 RAW = np.dtype((np.void, TICK_DTYPE.itemsize))
