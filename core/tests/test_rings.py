@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tradeloop._rings import ring_pop_batch, ring_push_batch
 from tradeloop.loop import BLOCK, DROP_OLDEST, SpscRing
 from tradeloop_sdk import INTENT_DTYPE, TICK_DTYPE
-
-from tradeloop._rings import ring_pop_batch, ring_push_batch
 
 ops = st.lists(
     st.tuples(st.sampled_from(["push", "pop"]), st.integers(min_value=0, max_value=11)),

@@ -11,10 +11,9 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytest
+from tradeloop._rings import ring_pop_batch
 from tradeloop.loop import BLOCK, DROP_OLDEST, ShmRing
 from tradeloop_sdk import REPORT_DTYPE, TICK_DTYPE
-
-from tradeloop._rings import ring_pop_batch
 
 
 def test_attach_by_name_shares_records_and_header() -> None:
