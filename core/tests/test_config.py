@@ -65,6 +65,11 @@ def test_a_full_config_loads_into_typed_attrs(tmp_path: Path) -> None:
     cfg = load_config(path, check_plugins=False)
     assert isinstance(cfg, Config) and cfg.source == str(path)
     assert cfg.engine.mode == "paper" and cfg.engine.strict is True
+    assert cfg.engine.strict_policy().enabled
+    assert (
+        not parse_config('[engine]\nmode = "live"\nstrict = false\n').engine.strict_policy().enabled
+    )
+    assert parse_config('[engine]\nmode = "live"\n').engine.strict_policy().enabled
     assert cfg.engine.ops.token == Secret("env:TL_OPS_TOKEN")
     assert cfg.universe.specs[0].tick_size == Decimal("0.5")
     assert cfg.universe.specs[0].min_notional == Decimal(10)

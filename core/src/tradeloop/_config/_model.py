@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
-from tradeloop_sdk import Secret, SymbolSpec, Universe
+from tradeloop_sdk import Secret, StrictPolicy, SymbolSpec, Universe
 
 __all__ = [
     "BacktestConfig",
@@ -119,6 +119,10 @@ class EngineConfig:
     kill_file: str = ".tradeloop/KILL"
     ring_capacity: int = 1 << 16
     ops: OpsConfig = attrs.field(factory=OpsConfig)
+
+    def strict_policy(self) -> StrictPolicy:
+        """The strict-mode policy for this mode (``strict`` overrides the mode's default)."""
+        return StrictPolicy.for_mode(self.mode, self.strict)
 
 
 @attrs.frozen

@@ -37,9 +37,19 @@ def _kind(value: str | None) -> str | None:
 
 
 def _disabled_from(config: str | None) -> tuple[str, ...]:
+    """``[plugins] disabled`` of ``config``, read with tomllib alone (the SDK imports numba)."""
     if not config:
         return ()
-    from ..config import load_config
+    import tomllib
+
+    try:
+        with open(config, "rb") as f:
+            disabled = tomllib.load(f).get("plugins", {}).get("disabled", [])
+        if isinstance(disabled, list) and all(isinstance(d, str) for d in disabled):
+            return tuple(disabled)
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        pass
+    from ..config import load_config  # a bad file: let the loader name the error
 
     return load_config(config, check_plugins=False).plugins.disabled
 
