@@ -152,5 +152,5 @@ def test_component_gives_a_sim_broker_and_a_hot_path() -> None:
     assert hp.on_intent is not None and hp.on_tick is not None
     assert hp.params[0]["latency_ns"] == 10 and hp.params[0]["seed_from_ctx"] == 0
     assert hp.state.cash[0, 0] == 5000.0
-    with pytest.raises(ValueError, match="starting_balances.USD"):
+    with pytest.raises(ValueError, match=r"starting_balances\.USD"):
         Sim(Sim.Params(starting_balances={"USD": "lots"}))

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import numpy as np
-
 import attrs
+import numpy as np
 from tradeloop_sdk import ComponentKind, HotPath, Universe, hookimpl, param
 
 from ._broker import SimBroker

@@ -150,9 +150,9 @@ def _check_prices(
     if otype == STOP and (not np.isfinite(stop) or stop <= 0.0 or _off_grid(stop, sp["tick_size"])):
         return R_PRICE_PRECISION
     m = 0.5 * (st.book[v, s, B_BID] + st.book[v, s, B_ASK])
-    if sp["band_bps"] > 0.0 and limit and not np.isnan(m):
-        if abs(price - m) / m * 1e4 > sp["band_bps"] + 1e-9:
-            return R_PRICE_BAND
+    if (sp["band_bps"] > 0.0 and limit and not np.isnan(m)
+            and abs(price - m) / m * 1e4 > sp["band_bps"] + 1e-9):
+        return R_PRICE_BAND
     ref = price if limit else (stop if otype == STOP else _ref_price(st, v, s, side))
     if sp["min_notional"] > 0.0 and not np.isnan(ref) and qty * ref < sp["min_notional"] - EPS:
         return R_MIN_NOTIONAL

@@ -104,7 +104,7 @@ def take(params: Any, st: Any, ctx: Any, r: int, ts: int, first: bool) -> None:
         fill(params, st, ctx, r, q, px, TAKER, ts)
     if st.oi[r, I_RESTING] == DEAD:
         return
-    if first and (tif == IOC or tif == FOK):
+    if first and (tif == IOC or tif == FOK):  # noqa: SIM109 (plain compares for numba)
         reason = R_NO_LIQUIDITY if q == 0.0 else 0
         emit(params, st, ctx, K_EXPIRED, st.oi[r, 0], st.oi[r, 1], v, s, side, 0.0, 0.0, 0.0,
              0.0, 0, reason, ts)
@@ -196,10 +196,10 @@ def on_trade(
     for r in range(n):
         if st.oi[r, I_VENUE] != v or st.oi[r, I_SYMBOL] != s or st.oi[r, I_RESTING] == DEAD:
             continue
-        if st.oi[r, I_TYPE] == STOP and st.oi[r, I_TRIGGERED] == 0:
-            if stop_triggered(st, r, price, price):
-                st.oi[r, I_TRIGGERED] = 1
-                take(params, st, ctx, r, ts, True)
+        if (st.oi[r, I_TYPE] == STOP and st.oi[r, I_TRIGGERED] == 0
+                and stop_triggered(st, r, price, price)):
+            st.oi[r, I_TRIGGERED] = 1
+            take(params, st, ctx, r, ts, True)
     # Trade-throughs first (price priority), then the queue at the trade price (time priority).
     for pas in range(2):
         for r in range(n):

@@ -202,10 +202,9 @@ class RemoteSimBroker:
     async def submit(self, intent: Intent) -> None:
         """Send a NEW order; a retry after ConnectionLost checks the venue before resending."""
         cid = intent.client_id
-        if cid in self._uncertain:
-            if await self._req("known", client_id=cid):
-                self._uncertain.discard(cid)
-                return  # the venue has it: resending would be a duplicate
+        if cid in self._uncertain and await self._req("known", client_id=cid):
+            self._uncertain.discard(cid)
+            return  # the venue has it: resending would be a duplicate
         self._uncertain.add(cid)
         try:
             await self._req("submit", intent=_wire.encode(intent))

@@ -64,7 +64,7 @@ class SimVenueServer:
         batch: int = 256,
         autostart: bool = True,
     ) -> None:
-        if rate is not None and rate <= 0 or speed is not None and speed <= 0:
+        if (rate is not None and rate <= 0) or (speed is not None and speed <= 0):
             raise ValueError("rate and speed must be positive")
         self.venue = venue
         self.host = host
