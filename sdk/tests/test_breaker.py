@@ -7,7 +7,6 @@ import asyncio
 import numba
 import numpy as np
 import pytest
-
 from tradeloop_sdk._breaker import (
     BREAKER_SCENARIOS,
     BREAKER_STATE_DTYPE,
