@@ -6,7 +6,6 @@ import math
 
 import numba
 import numpy as np
-
 import tradeloop_sdk as sdk
 from tradeloop_sdk._breach import KERNEL, guard_breaches, record_breach
 from tradeloop_sdk._context import N_EVENTS, record_event
