@@ -288,16 +288,21 @@ class Engine:
             metrics=self.metrics, breakers=self.breakers, on_report=self.events.on_report,
             submit_timeout_s=s.submit_timeout_s,
             tick_ts=lambda v, sym: int(self.loop.ctx.books[v, sym]["ts_recv"]),
+            tick_clock=not s.stamp_recv,
         )
         self.executor.start()
         self._thread = threading.Thread(target=self._loop_main, name="tradeloop-loop", daemon=True)
         self._thread.start()
         spawn = self._aloop.create_task
+        # a paper broker (one with ``feed(ticks)``) matches on the ticks the loop sees, just
+        # before the loop sees them; a provider that feeds a broker itself sets ``broker``
+        taps = [b.feed for b in self.brokers.values() if callable(getattr(b, "feed", None))]
         for i, p in enumerate(self.feeds):
+            own = getattr(p, "broker", None) is not None
             fr = FeedRunner(p, self.tick_ring, self.loop.ctx.books, name=getattr(p, "name", f"feed{i}"),
                             metrics=self.metrics, stale_after_s=s.stale_after_s,
                             reconnect_on_end=s.reconnect_feeds, stamp_recv=s.stamp_recv,
-                            on_change=self.events.feed_change)
+                            on_change=self.events.feed_change, taps=[] if own else taps)
             self.feed_runners.append(fr)
             self._tasks.append(spawn(fr.run(), name=f"feed-{fr.name}"))
         if s.kill_file:

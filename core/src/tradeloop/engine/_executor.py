@@ -65,6 +65,7 @@ class Executor:
         submit_timeout_s: float = 5.0,
         idle_sleep_s: float = 0.0002,
         tick_ts: Callable[[int, int], int] | None = None,
+        tick_clock: bool = False,
     ) -> None:
         self.intent_ring = intent_ring
         self.report_ring = report_ring
@@ -78,11 +79,17 @@ class Executor:
         self.idle_sleep_s = idle_sleep_s
         #: receive time of the latest tick of (venue id, symbol id), for tick-to-intent
         self.tick_ts = tick_ts
+        #: intents carry tick time (the latest tick of their symbol) instead of the loop's
+        #: wall clock: for replays of recorded ticks, whose venue runs on tick time
+        self.tick_clock = tick_clock and tick_ts is not None
         self._queues: dict[str, asyncio.Queue[Intent]] = {v: asyncio.Queue() for v in self.brokers}
         self._reports: asyncio.Queue[Report] = asyncio.Queue()
         self._popped_at: dict[int, int] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.intents_seen = 0
+        self.reports_received = 0
+        self._idle_sig: tuple[int, int, int] = (-1, -1, -1)
+        self._idle_streak = 0
         self.submitted = 0
         #: set by the engine on shutdown: NEW intents are refused instead of sent
         self.refuse_new: Reason | None = None
@@ -105,7 +112,21 @@ class Executor:
         self._tasks.clear()
 
     def idle(self) -> bool:
-        """True when no intent or report is waiting anywhere in the executor."""
+        """True when no intent or report is waiting anywhere in the executor.
+
+        A report may sit inside a broker's own stream buffer where the executor cannot see
+        it, so idle means: nothing visible is waiting *and* nothing moved over the last
+        three calls (callers poll across event-loop turns, which lets a ready stream task
+        hand over what it holds).
+        """
+        sig = (self.reports_received, self.intents_seen, self.submitted)
+        if not self._idle_now() or sig != self._idle_sig:
+            self._idle_sig, self._idle_streak = sig, 0
+            return False
+        self._idle_streak += 1
+        return self._idle_streak >= 3
+
+    def _idle_now(self) -> bool:
         return (
             len(self.intent_ring) == 0
             and all(q.empty() and not q._unfinished_tasks for q in self._queues.values())  # type: ignore[attr-defined]
@@ -141,6 +162,10 @@ class Executor:
 
     def _take(self, batch: np.ndarray) -> None:
         now = time.time_ns()
+        if self.tick_clock:
+            batch = batch.copy()
+            for r in batch:
+                r["ts"] = self.tick_ts(int(r["venue"]), int(r["symbol"]))  # type: ignore[misc]
         intents = [Intent.from_record(r, self.universe) for r in batch]
         rows = [(INTENT, record_data(it), it.client_id, it.venue, it.symbol) for it in intents]
         # journal and watermark in one commit, before anything leaves the process
@@ -149,7 +174,8 @@ class Executor:
         for it, rec in zip(intents, batch):
             if it.action == IntentAction.NEW:
                 self._popped_at[it.client_id] = now
-                t_tick = self.tick_ts(int(rec["venue"]), int(rec["symbol"])) if self.tick_ts else 0
+                t_tick = (self.tick_ts(int(rec["venue"]), int(rec["symbol"]))
+                          if self.tick_ts and not self.tick_clock else 0)
                 lat = now - (t_tick or int(rec["ts"]))
                 if 0 <= lat < 60_000_000_000:
                     self.metrics.tick_to_intent.observe(lat / 1e9)
@@ -229,6 +255,7 @@ class Executor:
         while True:
             try:
                 async for rep in broker.reports():
+                    self.reports_received += 1
                     self._reports.put_nowait(rep)
                     backoff = 0.05
                 return

@@ -47,6 +47,7 @@ class FeedRunner:
         reconnect_on_end: bool = False,
         stamp_recv: bool = True,
         on_change: Callable[[str, bool, str], None] | None = None,
+        taps: list[Callable[[np.ndarray], Any]] | None = None,
     ) -> None:
         if stale_after_s <= 0:
             raise ValueError(f"feed stale_after_s must be > 0, got {stale_after_s}")
@@ -61,6 +62,8 @@ class FeedRunner:
         self.reconnect_on_end = reconnect_on_end
         self.stamp_recv = stamp_recv
         self.on_change = on_change
+        #: called with each batch before the loop sees it (paper brokers match on it)
+        self.taps = list(taps or [])
         self.healthy = False
         self.ended = False
         self.ticks = 0
@@ -133,6 +136,8 @@ class FeedRunner:
         self._last = time.monotonic()
         if not self.healthy:
             self._set_healthy()
+        for tap in self.taps:
+            tap(batch)
         done = 0
         while done < n:  # DROP_OLDEST: only a batch larger than the ring comes back short
             done += self.ring.push_many(batch[done:])
