@@ -142,6 +142,18 @@ class TestGuards(_Base, GuardConformance):
 
     kinds = ("guards",)
 
+    @pytest.fixture
+    def make_component(self, plugin_ref: str) -> Any:
+        from .._enums import ComponentKind
+
+        def make(universe: Universe) -> Any:
+            hp = load_component(plugin_ref, universe).tradeloop_hot_path(universe=universe)
+            if hp.kind == ComponentKind.GATE:
+                pytest.skip(f"{plugin_ref} is a data-quality gate: it checks ticks, not intents")
+            return hp
+
+        return make
+
 
 class TestDataProviders(_Base, DataProviderConformance):
     """Data providers."""
