@@ -396,7 +396,7 @@ class _Gen:
             "from tradeloop._rings import ring_pop_batch",
             "",
             f"CACHE = {cacheable}",
-            "NOGIL = True",
+            f"NOGIL = {cacheable}",  # a Python-mode call takes the GIL anyway
             "",
         ]
         return L
