@@ -175,6 +175,7 @@ def main() -> None:
     ap.add_argument("--ticks", type=int, default=100_000_000, help="synthetic ticks to generate")
     ap.add_argument("--catalog", type=Path, default=None, help="catalog dir (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the generated catalog")
+    ap.add_argument("--reuse", action="store_true", help="use the --catalog given as is (no generate)")
     ap.add_argument("--phase", choices=("generate", "read", "loop"), help=argparse.SUPPRESS)
     ap.add_argument("--workdir", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -192,7 +193,8 @@ def main() -> None:
     catalog = args.catalog or work / "catalog"
     try:
         rows = []
-        for phase in ("generate", "read", "loop"):
+        phases = ("read", "loop") if args.reuse and args.catalog else ("generate", "read", "loop")
+        for phase in phases:
             r = _child(phase, catalog, args.ticks, work)
             rows.append((phase, r))
             rate = r["ticks"] / r["seconds"] if r["seconds"] else float("nan")
@@ -202,7 +204,7 @@ def main() -> None:
                   f"  (process CPU {r['cpu']:.1f} s incl. imports/compile)"
                   f"  peak RSS {r['peak_rss'] / 2**20:7.0f} MiB{extra}{note}", flush=True)
         size = sum(f.stat().st_size for f in catalog.rglob("*.parquet"))
-        read, loop = rows[1][1], rows[2][1]
+        read, loop = rows[-2][1], rows[-1][1]
         ratio = (loop["ticks"] / loop["seconds"]) / (read["ticks"] / read["seconds"])
         peak = max(r["peak_rss"] for p, r in rows if p != "generate")
         print(f"catalog on disk: {size / 2**20:,.0f} MiB ({size / max(1, read['ticks']):.1f} B/tick)")

@@ -159,3 +159,24 @@ def test_cli_import_error_is_located(tmp_path: Path) -> None:
     res = CliRunner().invoke(data_group, ["import", str(src), "--venue", "v", "--symbol", "S",
                                           "--map", "t=when", "--catalog", str(tmp_path / "c")])
     assert res.exit_code == 2 and "FIELD one of" in res.output
+
+
+def test_arrow_memory_does_not_grow_with_the_partition(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    cat = Catalog(tmp_path)
+    rng = np.random.default_rng(0)
+    with cat.writer(row_group_rows=10_000) as w:
+        for k in range(40):
+            t = _ticks([T0 + k * 10_000 + i for i in range(10_000)])
+            t["bid"] = rng.normal(100, 1, len(t))  # incompressible, like real prices
+            w.write(t, ["v"], ["S"])
+    used = []
+    for chunk in cat.read({"v": 0}, {"S": 0}, batch_rows=10_000):
+        assert len(chunk)
+        used.append(pa.total_allocated_bytes())
+    assert len(used) == 40
+    on_disk = sum(f.stat().st_size for f in tmp_path.rglob("*.parquet"))
+    assert on_disk > 2 << 20
+    # a pre-buffering reader caches the file's column chunks until it closes
+    assert max(used) < on_disk // 2, f"arrow holds {max(used)} bytes reading a {on_disk}-byte partition"

@@ -306,7 +306,9 @@ class Catalog:
 def _read_part(
     path: Path, venue: int, symbol: int, start_ns: int | None, end_ns: int | None, batch_rows: int
 ) -> Iterator[np.ndarray]:
-    pf = pq.ParquetFile(path)
+    # pre_buffer would keep every byte read in a cache until the file closes: memory would
+    # grow with the size of the partition
+    pf = pq.ParquetFile(path, pre_buffer=False)
     md = pf.metadata
     idx = SCHEMA.get_field_index("ts_recv")
     groups = []

@@ -170,7 +170,7 @@ def list_cmd(catalog_dir: Path) -> None:
 def _flag_counts(files: list[Path]) -> dict[str, int]:
     counts = dict.fromkeys((f.name for f in TickFlag if f.value), 0)
     for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(columns=["flags"], batch_size=1 << 20):
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(columns=["flags"], batch_size=1 << 20):
             flags = batch.column(0).to_numpy()
             for f in TickFlag:
                 if f.value:

@@ -163,7 +163,7 @@ def iter_parquet(path: Path, m: Mapping_, batch_rows: int) -> Iterator[Batch]:
                 yield part, offset
                 offset += part.num_rows
         return
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)  # a pre-buffer cache grows with the file
     _check_columns(path, cols, pf.schema_arrow.names)
     offset = 0
     for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
