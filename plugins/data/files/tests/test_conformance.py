@@ -14,7 +14,7 @@ from tradeloop_sdk.conformance import DataProviderConformance
 
 U = Universe(venues=("v",), symbols=("A", "B"))
 T0 = 1_700_000_000_000  # ms
-N = 20_000
+N = 6_000
 
 
 def _frame(gap: bool = False) -> dict[str, np.ndarray]:
@@ -47,13 +47,13 @@ class TestCsvConformance(DataProviderConformance):
     def provider(self, tmp_path: Path) -> object:
         p = _csv(tmp_path / "q.csv")
         return CsvData(CsvData.Params(path=str(p), venue="v", columns=COLS, ts_unit="ms",
-                                      chunk_rows=2_000)).tradeloop_data_provider(U)
+                                      chunk_rows=1_000)).tradeloop_data_provider(U)
 
     @pytest.fixture
     def gappy_provider(self, tmp_path: Path) -> object:
         p = _csv(tmp_path / "g.csv", gap=True)
         return CsvData(CsvData.Params(path=str(p), venue="v", columns=COLS, ts_unit="ms",
-                                      chunk_rows=2_000)).tradeloop_data_provider(U)
+                                      chunk_rows=1_000)).tradeloop_data_provider(U)
 
 
 class TestParquetConformance(DataProviderConformance):
@@ -64,9 +64,9 @@ class TestParquetConformance(DataProviderConformance):
     @pytest.fixture
     def provider(self, tmp_path: Path) -> object:
         p = tmp_path / "q.parquet"
-        pq.write_table(pa.table(_frame()), p, row_group_size=3_000)
+        pq.write_table(pa.table(_frame()), p, row_group_size=1_500)
         return ParquetData(ParquetData.Params(path=str(p), venue="v", columns=COLS, ts_unit="ms",
-                                              chunk_rows=2_000)).tradeloop_data_provider(U)
+                                              chunk_rows=1_000)).tradeloop_data_provider(U)
 
 
 class TestCatalogConformance(DataProviderConformance):
@@ -81,5 +81,5 @@ class TestCatalogConformance(DataProviderConformance):
         with Catalog(tmp_path / "cat").writer(row_group_rows=1_000) as w:
             for chunk in src.chunks():
                 w.write(chunk, U.venues, U.symbols)
-        return CatalogData(CatalogData.Params(path=str(tmp_path / "cat"), chunk_rows=2_000)
+        return CatalogData(CatalogData.Params(path=str(tmp_path / "cat"), chunk_rows=1_000)
                            ).tradeloop_data_provider(U)
