@@ -274,7 +274,11 @@ class SpscRing:
     def _as_records(self, records: np.ndarray) -> np.ndarray:
         arr = np.ascontiguousarray(records)
         if arr.dtype != self.dtype:
-            raise TypeError(f"ring holds {self.dtype} records, got {arr.dtype}")
+            raise TypeError(
+                f"ring holds {self.dtype} records, got {arr.dtype} (note: np.concatenate "
+                "re-lays-out dtypes with aliased fields such as TICK_DTYPE; fill an "
+                "np.zeros(n, dtype) array instead)"
+            )
         return arr.reshape(-1)
 
 

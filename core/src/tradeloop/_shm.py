@@ -39,6 +39,10 @@ DTYPE_CODES: dict[int, np.dtype[Any]] = {
 }
 
 
+#: Blocks created by this process (attaching to one of them must not unregister it).
+_CREATED_HERE: set[str] = set()
+
+
 def _code_of(dtype: np.dtype[Any]) -> int:
     for code, dt in DTYPE_CODES.items():
         if dt == dtype:
@@ -76,6 +80,7 @@ class ShmRing(SpscRing):
         dtype = np.dtype(dtype)
         size = HEADER_WORDS * 8 + capacity * dtype.itemsize
         shm = shared_memory.SharedMemory(name=name, create=True, size=size)
+        _CREATED_HERE.add(shm.name)
         ctrl = np.ndarray((HEADER_WORDS,), np.int64, buffer=shm.buf, offset=0)
         init_header(ctrl, capacity, policy, dtype.itemsize, _code_of(dtype))
         return cls(shm, dtype, owner=True)
@@ -84,10 +89,6 @@ class ShmRing(SpscRing):
     def attach(cls, name: str, dtype: np.dtype[Any] | None = None) -> ShmRing:
         """Open an existing shared ring by name; ``dtype`` is needed only for custom dtypes."""
         shm = shared_memory.SharedMemory(name=name, create=False)
-        # The creator owns the block's lifetime: stop this process's resource tracker from
-        # unlinking it when the attaching process exits (CPython < 3.13 registers on attach).
-        with contextlib.suppress(Exception):  # tracker absent or already unregistered
-            resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         # a copy of the header: a view would pin the mapping and block close() on error
         ctrl = np.frombuffer(bytes(shm.buf[: HEADER_WORDS * 8]), np.int64)
         if int(ctrl[MAGIC]) != RING_MAGIC:
@@ -106,6 +107,11 @@ class ShmRing(SpscRing):
                 f"ring {name!r} holds {int(ctrl[ITEMSIZE])}-byte records (code {code}); "
                 f"cannot attach as {dtype}"
             )
+        # The creator owns the block's lifetime: stop this process's resource tracker from
+        # unlinking it when the attaching process exits (CPython < 3.13 registers on attach).
+        if shm.name not in _CREATED_HERE:  # the creator's own registration must stay
+            with contextlib.suppress(Exception):  # tracker absent or already unregistered
+                resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         return cls(shm, dtype, owner=False)
 
     def close_shm(self) -> None:
@@ -116,6 +122,7 @@ class ShmRing(SpscRing):
     def unlink(self) -> None:
         """Owner: remove the block from the system (after every process closed it)."""
         self.shm.unlink()
+        _CREATED_HERE.discard(self.name)
 
 
 __all__ = ["DTYPE_CODES", "ShmRing"]
