@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 from tradeloop_sdk import DataStats
 
@@ -159,6 +160,28 @@ def _tee(loop: Any, name: str, sink: list[np.ndarray]) -> None:
     setattr(loop, name, drain)
 
 
+def _paper_broker(config: Config, universe: Any) -> Any:
+    """The config's simulated venue as a paper broker, funded like the backtest.
+
+    A backtest's venue takes ``[backtest.cash]`` when its own starting balances are empty;
+    the paper broker is given the same cash explicitly, so both start alike.
+    """
+    if config.broker is None:
+        raise ValueError("replay needs [broker] (the simulated venue, use = \"sim\")")
+    spec = config.broker
+    params = dict(spec.params)
+    if not params.get("starting_balances"):
+        params["starting_balances"] = {c: str(a) for c, a in config.backtest.cash.items()}
+    reg = Registry(disabled=config.plugins.disabled)
+    inst = reg.create("brokers", attrs.evolve(spec, params=params), key="broker")
+    broker = reg.call(inst, "tradeloop_broker", universe=universe)
+    if broker is None:
+        raise ValueError(f"broker {spec.use!r} offers no paper broker (tradeloop_broker)")
+    if not hasattr(broker, "feed"):
+        raise ValueError(f"broker {spec.use!r} is not a simulated venue: replay needs one")
+    return broker
+
+
 def run_replay(
     config: Config,
     *,
@@ -195,9 +218,11 @@ def run_replay(
             stop_when_feeds_end=True, stamp_recv=False, reconnect_feeds=False,
             stale_after_s=1e9, journal_sync="normal", snapshot=str(state / "snapshot.json"),
         )
-        engine = build_engine(config, settings=settings, feeds=[feed])
+        broker = _paper_broker(config, universe)
+        engine = build_engine(config, settings=settings, feeds=[feed],
+                              brokers={universe.venues[0]: broker})
         feed.engine = engine
-        feed.broker = next(iter(engine.brokers.values()))
+        feed.broker = broker
         reports: list[np.ndarray] = []
         intents: list[np.ndarray] = []
         events: list[np.ndarray] = []
