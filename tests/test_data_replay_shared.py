@@ -138,7 +138,7 @@ def test_backtest_on_recorded_quotes_produces_fills(catalog: Path, tmp_path: Pat
     path.write_text(_config(catalog))
     try:
         config = config_mod.load_config(path)
-        results = backtest.run_backtest(config, cache_dir=tmp_path / "numba")
+        results = backtest.run_backtest(config)
     except Exception as exc:  # pragma: no cover - only while the venue/loop are landing
         if "plugin cannot be used" in str(exc):
             pytest.skip(f"a plugin of the replay config is not usable yet: {exc}")
