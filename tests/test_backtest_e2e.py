@@ -1,0 +1,195 @@
+"""End to end: the README's main command, the report, determinism, and the summary checked
+against an independent computation from the fills file (plain Python and Decimal)."""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import os
+import subprocess
+import sys
+from base64 import b64decode
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = ["--from", "2024-01-01", "--to", "2024-01-01T03:00"]  # ~130k synthetic ticks
+
+pytestmark = pytest.mark.slow
+
+
+def _tradeloop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("tradeloop")
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, env=env, check=False)
+
+
+class _Report(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: dict[str, bytes] = {}
+        self.rows: dict[str, str] = {}
+        self.external: list[str] = []
+        self._key: str | None = None
+        self._in_td = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img":
+            src = a.get("src") or ""
+            assert src.startswith("data:image/png;base64,"), src[:40]
+            self.images[a.get("id") or ""] = b64decode(src.split(",", 1)[1])
+        if tag in ("script", "link") or (a.get("src") or "").startswith("http"):
+            self.external.append(tag)
+        if tag == "tr" and a.get("data-key"):
+            self._key = a["data-key"]
+        if tag == "td" and self._key:
+            self._in_td = True
+
+    def handle_data(self, data: str) -> None:
+        if self._in_td and self._key:
+            self.rows[self._key] = self.rows.get(self._key, "") + data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._in_td = False
+            self._key = None
+
+
+def _round_trips(fills: dict[str, list]) -> list[Decimal]:
+    """Independent round-trip PnL: flat to flat per (venue, symbol), fees pro rata on flips."""
+    pos: dict[tuple[str, str], Decimal] = {}
+    acc: dict[tuple[str, str], Decimal] = {}
+    out = []
+    for i in range(len(fills["ts"])):
+        key = (fills["venue"][i], fills["symbol"][i])
+        q = Decimal(repr(fills["qty"][i]))
+        p = Decimal(repr(fills["price"][i]))
+        fee = Decimal(repr(fills["fee"][i]))
+        sgn = 1 if fills["side"][i] == "buy" else -1
+        before = pos.get(key, Decimal(0))
+        after = before + sgn * q
+        pos[key] = after
+        if before != 0 and after != 0 and (before > 0) != (after > 0):
+            part = abs(before) / q
+            out.append(acc[key] - sgn * abs(before) * p - fee * part)
+            acc[key] = -sgn * (q - abs(before)) * p - (fee - fee * part)
+            continue
+        acc[key] = acc.get(key, Decimal(0)) if before != 0 else Decimal(0)
+        acc[key] += -sgn * q * p - fee
+        if after == 0:
+            out.append(acc.pop(key))
+    return out
+
+
+def test_main_command_summary_report_and_independent_stats(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _tradeloop("backtest", *SHORT, "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Sharpe" in proc.stdout and "report:" in proc.stdout
+    assert str(out / "report.html") in proc.stdout.replace("\n", "")
+    for name in ("fills.parquet", "orders.parquet", "equity.parquet", "summary.json",
+                 "charts/equity.png", "charts/drawdown.png", "charts/trades.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    # the report: self-contained, every chart an inline PNG, the numbers present
+    rep = _Report()
+    rep.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert not rep.external
+    for chart in ("equity", "drawdown", "position", "trades"):
+        assert rep.images[f"chart-{chart}"].startswith(b"\x89PNG\r\n\x1a\n"), chart
+    assert rep.rows["fees_paid"].strip() == f"{Decimal(summary['fees_paid']):,.2f}"
+    assert rep.rows["net_pnl"].strip() == f"{Decimal(summary['net_pnl']):,.2f}"
+    assert rep.rows["n_fills"].strip() == f"{summary['n_fills']:,}"
+    assert {"sharpe", "max_drawdown", "hit_rate", "turnover", "exposure", "ticks_per_s",
+            "rejects_by_reason", "guard_breaches"} <= set(rep.rows)
+    # independent computation from the fills file
+    f = pq.read_table(out / "fills.parquet").to_pydict()
+    assert len(f["ts"]) == summary["n_fills"] > 0
+    fees = sum((Decimal(repr(x)) for x in f["fee"]), Decimal(0))
+    notional = sum((Decimal(repr(q)) * Decimal(repr(p)) for q, p in zip(f["qty"], f["price"], strict=True)), Decimal(0))
+    cash = Decimal(0)
+    held = Decimal(0)
+    for side, q, p in zip(f["side"], f["qty"], f["price"], strict=True):
+        sgn = 1 if side == "buy" else -1
+        cash -= sgn * Decimal(repr(q)) * Decimal(repr(p))
+        held += sgn * Decimal(repr(q))
+    assert Decimal(summary["fees_paid"]) == fees
+    assert Decimal(summary["traded_notional"]) == notional
+    prices = pq.read_table(out / "prices.parquet").to_pydict()
+    equity = pq.read_table(out / "equity.parquet").to_pydict()
+    pnl_flat = cash - fees  # PnL if the position were worth nothing
+    value = Decimal(summary["net_pnl"]) - pnl_flat  # what the summary valued the position at
+    if held == 0:
+        assert value == 0
+    else:
+        mark = value / held
+        assert abs(mark - Decimal(repr(prices["price"][-1]))) / mark < Decimal("0.001")
+    # the kernel's own float ledger agrees with the exact figure to well under a cent
+    final = Decimal(summary["final_equity"])
+    assert abs(final - Decimal(repr(equity["equity"][-1]))) < Decimal("0.01")
+    trips = _round_trips(f)
+    wins = [t for t in trips if t > 0]
+    losses = [t for t in trips if t <= 0]
+    assert summary["n_trades"] == len(trips)
+    if trips:
+        assert summary["hit_rate"] == pytest.approx(len(wins) / len(trips))
+    if wins:
+        assert Decimal(summary["avg_win"]) == sum(wins, Decimal(0)) / len(wins)
+    if losses:
+        assert Decimal(summary["avg_loss"]) == sum(losses, Decimal(0)) / len(losses)
+    assert summary["total_return"] == str(Decimal(summary["net_pnl"]) / Decimal("100000"))
+    orders = pq.read_table(out / "orders.parquet").to_pydict()
+    assert len(orders["client_id"]) == summary["n_orders"]
+
+
+def test_same_config_and_seed_give_byte_identical_fills(tmp_path: Path) -> None:
+    from tradeloop.backtest import run_backtest, write_artifacts
+    from tradeloop.config import load_config
+
+    cfg = load_config(ROOT / "examples" / "ema_cross.toml")
+    digests = []
+    for i in range(2):
+        res = run_backtest(cfg, start="2024-01-01", end="2024-01-01T02:00")
+        assert len(res.fills) > 0
+        write_artifacts(res, tmp_path / str(i), report=False)
+        digests.append(hashlib.sha256((tmp_path / str(i) / "fills.parquet").read_bytes()).hexdigest())
+        digests.append(hashlib.sha256(res.fills.tobytes()).hexdigest())
+    assert digests[0] == digests[2] and digests[1] == digests[3]
+
+
+def test_ctrl_c_keeps_partial_results(tmp_path: Path) -> None:
+    from tradeloop.backtest import compute_summary, run_backtest, write_artifacts
+    from tradeloop.config import load_config
+
+    class Interrupting:
+        calls = 0
+
+        def start(self, start_ns: int | None, end_ns: int | None) -> None:
+            pass
+
+        def advance(self, n: int, ts: int) -> None:
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+
+        def close(self) -> None:
+            pass
+
+    cfg = load_config(ROOT / "examples" / "ema_cross.toml")
+    res = run_backtest(cfg, start="2024-01-01", end="2024-01-01T06:00", progress=Interrupting())
+    assert res.interrupted and 0 < res.n_ticks < 200_000
+    summary, paths = write_artifacts(res, tmp_path)
+    assert summary.interrupted and compute_summary(res).ticks == res.n_ticks
+    assert "partial results" in paths["report"].read_text()
+
+
+def test_embedded_default_is_the_example() -> None:
+    from tradeloop.cli._backtest import default_config_path
+
+    assert default_config_path().read_text() == (ROOT / "examples" / "ema_cross.toml").read_text()
