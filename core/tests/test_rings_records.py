@@ -67,12 +67,7 @@ def test_reports_round_trip_through_a_ring(batch) -> None:
     out = _through(ring, recs)
     assert out.tobytes() == recs.tobytes()
     back = [Report.from_record(r, U) for r in out]
-    assert back == [attr_eq(r) for r in batch]
-
-
-def attr_eq(r: Report) -> Report:
-    """``message`` stays on the Python side: it does not travel."""
-    return Report(**{**r.__dict__, "message": ""}) if hasattr(r, "__dict__") else r
+    assert back == batch  # (``message`` stays on the Python side; the strategy leaves it "")
 
 
 @settings(max_examples=60, deadline=None)
@@ -92,9 +87,11 @@ def test_ticks_round_trip_through_a_ring(batch) -> None:
     recs = np.zeros(len(batch), TICK_DTYPE)
     for k, t in enumerate(batch):
         recs[k] = t.to_record(U)[0]
-    back = [Tick.from_record(r, U) for r in _through(ring, recs)]
-    for t, b in zip(batch, back, strict=True):
-        assert Tick.from_record(t.to_record(U)[0], U) == b
+    out = _through(ring, recs)
+    assert out.tobytes() == recs.tobytes()
+    back = [Tick.from_record(r, U) for r in out]
+    # a Tick keeps only its kind's fields (a quote has no price): compare the canonical form
+    assert back == [Tick.from_record(t.to_record(U)[0], U) for t in batch]
 
 
 def test_report_round_trip_across_processes_memory() -> None:
