@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from tradeloop.loop import build_loop
 from tradeloop_plugin_arbitrage import CrossVenueArb
 from tradeloop_plugin_classic import Bollinger, EmaCross, RsiReversion, SmaCross
 from tradeloop_plugin_market_maker import AvellanedaStoikov
@@ -24,8 +25,6 @@ from tradeloop_plugin_pipeline import Arbitrate, Blend, Gate, Predict, Risk, Siz
 from tradeloop_plugin_pymodel import PyModel
 from tradeloop_plugin_sim import Sim
 from tradeloop_sdk import TICK_DTYPE, TickKind, Universe
-
-from tradeloop.loop import build_loop
 
 U = Universe(venues=("x", "y"), symbols=("BTC",), currencies=("USD", "BTC"))
 VS = {"venue": "x", "symbol": "BTC"}

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tradeloop_sdk import TickKind, Universe, make_context
-from tradeloop_sdk.strategy_testing import drive_components, make_ticks
 from tradeloop_plugin_arbitrage import CrossVenueArb
 from tradeloop_plugin_classic import Bollinger, EmaCross, RsiReversion, SmaCross
 from tradeloop_plugin_market_maker import AvellanedaStoikov
 from tradeloop_plugin_pipeline import Arbitrate, Blend, Gate, Predict, Risk, Size
 from tradeloop_plugin_pymodel import PyModel
+from tradeloop_sdk import TickKind, Universe, make_context
+from tradeloop_sdk.strategy_testing import drive_components, make_ticks
 
 pytestmark = pytest.mark.slow  # compiles every strategy's kernels; ~30 s on a cold cache
 

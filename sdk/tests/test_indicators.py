@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tradeloop_sdk import indicators as ind
 from tradeloop_sdk.testing import require_shared_data
 

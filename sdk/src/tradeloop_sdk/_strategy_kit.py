@@ -16,8 +16,6 @@ import numba
 from ._enums import OrderState, Side, TickKind
 
 _CREATING = int(OrderState.CREATING)
-_OPEN = int(OrderState.OPEN)
-_PARTIAL = int(OrderState.PARTIALLY_FILLED)
 _PENDING_CANCEL = int(OrderState.PENDING_CANCEL)
 _BUY = int(Side.BUY)
 _QUOTE = int(TickKind.QUOTE)
@@ -40,7 +38,8 @@ def order_live(ctx: Any, client_id: int) -> bool:
     if o["client_id"] != client_id:
         return False
     s = o["state"]
-    return s == _CREATING or s == _OPEN or s == _PARTIAL or s == _PENDING_CANCEL
+    # live states are CREATING (1) through PENDING_CANCEL (4)
+    return _CREATING <= s <= _PENDING_CANCEL
 
 
 @numba.njit(cache=True)

@@ -47,9 +47,9 @@ __all__ = [
     "rsi_update",
     "sma",
     "sma_state",
+    "sma_stddev",
     "sma_update",
     "stddev",
-    "sma_stddev",
 ]
 
 FloatArray = NDArray[np.float64]

@@ -104,7 +104,9 @@ def _play_venue(ctx: Any, j: int) -> None:
     p["n_fills"] += 1
 
 
-@numba.njit(cache=True)
+# Drivers taking a kernel as an argument are not disk-cached: numba's cache cannot key
+# first-class function types reliably (stale dispatcher references across sessions).
+@numba.njit
 def _drive(
     kernel: Any, params: Any, state: Any, ctx: Any, ticks: Any, fills: bool,
     log: Any, log_tick: Any,
@@ -130,7 +132,7 @@ def _apply_tick_at(ctx: Any, ticks: Any, i: int) -> None:
     _apply_tick(ctx, ticks[i])
 
 
-@numba.njit(cache=True)
+@numba.njit
 def _call_at(kernel: Any, params: Any, state: Any, ctx: Any, ticks: Any, i: int) -> None:
     # records with aliased fields cannot cross from Python into numba: index inside
     kernel(params, state, ctx, ticks[i])

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tradeloop_plugin_arbitrage import CrossVenueArb
 from tradeloop_sdk import (
     TICK_DTYPE,
     OrderState,
@@ -19,7 +20,6 @@ from tradeloop_sdk import (
     make_context,
 )
 from tradeloop_sdk.strategy_testing import drive
-from tradeloop_plugin_arbitrage import CrossVenueArb
 
 U = Universe(venues=("a", "b", "c"), symbols=("BTC",))
 
@@ -132,7 +132,36 @@ def test_failed_leg_is_hedged_on_best_venue() -> None:
     # sell 0.3 at market where the bid is best (b: 100.3)
     assert (h["venue"], h["side"], h["type"]) == (1, Side.SELL, OrderType.MARKET)
     assert h["qty"] == pytest.approx(0.3)
-    assert hp.state[8] == 1 and hp.state[0] == 0
+    assert hp.state[8] == 1 and hp.state[0] == 2  # hedging until the hedge is done
+
+
+def test_unfilled_hedge_is_retried_then_given_up() -> None:
+    hp, ctx = setup(threshold_bps=1.0, max_hedges=2, leg_timeout_ms=60_000)
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
+    buy, sell = (int(x) for x in intents["client_id"])
+    _set_order(ctx, buy, Side.BUY, 0.5, 0.5, OrderState.FILLED)
+    _set_order(ctx, sell, Side.SELL, 0.5, 0.0, OrderState.EXPIRED)
+    hedges: list[float] = []
+    for _ in range(3):
+        out, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS[1:]), fills=False)
+        for h in out[out["type"] == OrderType.MARKET]:
+            hedges.append(float(h["qty"]))
+            # nobody there: the first hedge fills 0.2 and expires, the second nothing
+            _set_order(ctx, int(h["client_id"]), Side.SELL, float(h["qty"]), 0.2 if len(hedges) == 1 else 0.0,
+                       OrderState.EXPIRED)
+    assert hedges == [pytest.approx(0.5), pytest.approx(0.3)]
+    assert hp.state[12] == pytest.approx(0.3)  # residual left to the guards
+    assert hp.state[8] == 2
+    assert hp.state[11] == pytest.approx(-0.2)
+
+
+def test_same_quotes_are_not_taken_twice() -> None:
+    hp, ctx = setup(threshold_bps=1.0)
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS))
+    assert intents.size == 2
+    t = quotes([(2, 1.0, 2.0, 1.0, 1.0)])  # a tick of another venue: books of a and b unchanged
+    more, _ = drive(hp.on_tick, hp.params, hp.state, ctx, t)
+    assert more.size == 0
 
 
 def test_leg_still_working_waits() -> None:

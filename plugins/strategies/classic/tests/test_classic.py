@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tradeloop_plugin_classic import Bollinger, EmaCross, RsiReversion, SmaCross
 from tradeloop_sdk import ParamValueError, Side, TickFlag, TickKind, Universe, make_context
 from tradeloop_sdk import indicators as ind
 from tradeloop_sdk.strategy_testing import drive, make_ticks
-from tradeloop_plugin_classic import Bollinger, EmaCross, RsiReversion, SmaCross
 
 U = Universe(venues=("sim", "other"), symbols=("ETH", "BTC"))
 

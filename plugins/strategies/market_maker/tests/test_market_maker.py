@@ -8,9 +8,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tradeloop_sdk import IntentAction, OrderType, Side, TickFlag, TickKind, TimeInForce, Universe, make_context
-from tradeloop_sdk.strategy_testing import drive, make_ticks
 from tradeloop_plugin_market_maker import AvellanedaStoikov
+from tradeloop_sdk import (
+    IntentAction,
+    OrderType,
+    Side,
+    TickFlag,
+    TickKind,
+    TimeInForce,
+    Universe,
+    make_context,
+)
+from tradeloop_sdk.strategy_testing import drive, make_ticks
 
 U = Universe(venues=("sim",), symbols=("BTC",))
 

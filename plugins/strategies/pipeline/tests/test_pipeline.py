@@ -9,11 +9,11 @@ from typing import Any
 import attrs
 import numpy as np
 import pytest
+from tradeloop_plugin_pipeline import Arbitrate, Blend, Gate, Predict, Risk, Size, slots
+from tradeloop_plugin_pipeline._common import solve_ridge
 from tradeloop_sdk import IntentAction, OrderType, Side, TickKind, Universe, make_context, submit
 from tradeloop_sdk import indicators as ind
 from tradeloop_sdk.strategy_testing import _call_at, drive, drive_components, make_ticks
-from tradeloop_plugin_pipeline import Arbitrate, Blend, Gate, Predict, Risk, Size, slots
-from tradeloop_plugin_pipeline._common import solve_ridge
 
 U = Universe(venues=("sim",), symbols=("ETH", "BTC"))
 VS = {"venue": "sim", "symbol": "BTC"}

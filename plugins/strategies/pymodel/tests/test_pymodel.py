@@ -7,9 +7,9 @@ from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
+from tradeloop_plugin_pymodel import LinearModel, PyModel
 from tradeloop_sdk import Side, TickFlag, Universe, make_context
 from tradeloop_sdk.strategy_testing import drive_components, make_ticks
-from tradeloop_plugin_pymodel import LinearModel, PyModel
 
 U = Universe(venues=("sim",), symbols=("BTC",))
 
@@ -57,7 +57,7 @@ def test_any_predict_object_and_taint() -> None:
     hp = PyModel(p, model=Always()).tradeloop_hot_path(U)
     ticks = make_ticks([100.0, 100.0, 100.0, 100.0])
     ticks["flags"][2] = int(TickFlag.GAP)
-    intents, at = drive_components([hp], make_context(1, 1), ticks)
+    _, at = drive_components([hp], make_context(1, 1), ticks)
     assert at.tolist() == [3]  # tick 2 was tainted: the second return arrives at tick 3
 
 

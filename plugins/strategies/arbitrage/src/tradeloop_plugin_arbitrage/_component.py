@@ -35,6 +35,7 @@ class CrossVenueArb:
         min_qty: float = param(0.0, ge=0, doc="skip crosses whose legs would be smaller")
         max_position: float = param(5.0, gt=0, doc="absolute position limit per venue")
         hedge: bool = param(True, doc="hedge a leg that fails to fill with a market order")
+        max_hedges: int = param(3, ge=1, doc="hedge attempts before leaving a residual to the guards")
         leg_timeout_ms: float = param(
             1000.0, gt=0, doc="treat a leg never admitted by the kernel as failed after this"
         )
@@ -58,6 +59,7 @@ class CrossVenueArb:
                 "min_qty": float(p.min_qty),
                 "max_position": float(p.max_position),
                 "hedge": int(p.hedge),
+                "max_hedges": int(p.max_hedges),
                 "leg_timeout_ns": int(p.leg_timeout_ms * 1e6),
                 "source": 0,  # index in the fused loop; the loop may overwrite it
             }

@@ -3,15 +3,19 @@
 Watches one symbol on N venues. When the best bid on one venue exceeds the best ask on
 another by more than both legs' taker fees plus ``threshold_bps`` of the mid, it sends two
 IOC limit orders at those touches, sized to the smaller of the two books (and to the
-position limit). While the legs are in flight nothing new is opened. When both legs are
-done, any difference between their fills is hedged with a market order on the venue with
-the best price for it.
+position limit). While the legs are in flight nothing new is opened, and the same pair is
+not traded again until one of its two books has updated (the quotes it took are gone).
+When both legs are done, any difference between their fills is hedged with a market order
+on the venue with the best price for it; what a hedge leaves unfilled is hedged again on a
+later tick, up to ``max_hedges`` attempts.
 
 ``params`` is a tuple ``(record_array, venue_ids)``. State layout (float64)::
 
     [0] phase (0 idle, 1 legs in flight)  [1] buy cid  [2] sell cid  [3] buy venue
     [4] sell venue  [5] submit ts (ns)  [6] leg qty  [7] arbs opened  [8] hedges sent
-    [9] last hedge cid  [10] last net edge seen (price units)  [11] hedged qty (signed)
+    [9] hedge cid in flight  [10] last net edge seen (price units)  [11] hedged qty (signed)
+    [12] residual to hedge (signed)  [13] hedge submit ts  [14] hedge attempts
+    [15] tick counts of the last pair's two books when it fired
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from tradeloop_sdk import (
 )
 
 (S_PHASE, S_BUY, S_SELL, S_BUY_V, S_SELL_V, S_TS, S_QTY, S_ARBS, S_HEDGES, S_HEDGE_CID,
- S_EDGE, S_HEDGED) = range(12)
-STATE_SIZE = 12
+ S_EDGE, S_HEDGED, S_RESID, S_HEDGE_TS, S_ATTEMPTS, S_SEEN) = range(16)
+STATE_SIZE = 16
 
 _BUY = int(Side.BUY)
 _SELL = int(Side.SELL)
@@ -43,9 +47,6 @@ _LIMIT = int(OrderType.LIMIT)
 _MARKET = int(OrderType.MARKET)
 _IOC = int(TimeInForce.IOC)
 _CANCELED = int(OrderState.CANCELED)
-_FILLED = int(OrderState.FILLED)
-_REJECTED = int(OrderState.REJECTED)
-_EXPIRED = int(OrderState.EXPIRED)
 _FAILED = int(OrderState.FAILED)
 
 
@@ -56,7 +57,8 @@ def _leg_done(ctx: Any, cid: int, since_ns: float, timeout_ns: float) -> bool:
     o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
     if o["client_id"] == cid:
         s = o["state"]
-        return s == _FILLED or s == _CANCELED or s == _REJECTED or s == _EXPIRED or s == _FAILED
+        # terminal states are CANCELED (5) through FAILED (9)
+        return _CANCELED <= s <= _FAILED
     # never admitted (refused by a guard) or long recycled
     return ctx.control[0]["now_ns"] - since_ns >= timeout_ns
 
@@ -82,38 +84,49 @@ def _best(ctx: Any, vids: Any, s: int, bid_side: bool) -> int:
 
 @numba.njit(cache=True)
 def settle(params: Any, state: Any, ctx: Any) -> None:
-    """If both legs are done, hedge the difference of their fills; then go idle."""
-    if state[S_PHASE] != 1.0:
-        return
+    """Legs done: hedge the difference of their fills, re-hedging what a hedge left, then idle."""
     p = params[0][0]
-    buy = np.int64(state[S_BUY])
-    sell = np.int64(state[S_SELL])
-    t0 = state[S_TS]
     tmo = p["leg_timeout_ns"]
-    if not (_leg_done(ctx, buy, t0, tmo) and _leg_done(ctx, sell, t0, tmo)):
+    if state[S_PHASE] == 1.0:
+        buy = np.int64(state[S_BUY])
+        sell = np.int64(state[S_SELL])
+        if not (_leg_done(ctx, buy, state[S_TS], tmo) and _leg_done(ctx, sell, state[S_TS], tmo)):
+            return
+        state[S_RESID] = order_filled(ctx, buy) - order_filled(ctx, sell)
+        state[S_ATTEMPTS] = 0.0
+        state[S_HEDGE_CID] = 0.0
+        state[S_PHASE] = 2.0
+    if state[S_PHASE] != 2.0:
         return
-    state[S_PHASE] = 0.0
-    net = order_filled(ctx, buy) - order_filled(ctx, sell)
-    if abs(net) <= 1e-12 * max(1.0, state[S_QTY]) or not p["hedge"]:
+    hcid = np.int64(state[S_HEDGE_CID])
+    if hcid > 0:
+        if not _leg_done(ctx, hcid, state[S_HEDGE_TS], tmo):
+            return
+        f = order_filled(ctx, hcid)
+        # a hedge sells a long residual and buys a short one
+        d = -f if state[S_RESID] > 0.0 else f
+        state[S_RESID] += d
+        state[S_HEDGED] += d
+        state[S_HEDGE_CID] = 0.0
+    resid = state[S_RESID]
+    if abs(resid) <= 1e-12 * max(1.0, state[S_QTY]) or not p["hedge"]:
+        state[S_PHASE] = 0.0
+        return
+    if state[S_ATTEMPTS] >= p["max_hedges"]:
+        state[S_PHASE] = 0.0  # give up: the position stays, visible to the risk guards
         return
     s = p["symbol"]
     vids = params[1]
-    if net > 0.0:
-        v = _best(ctx, vids, s, True)
-        side = _SELL
-    else:
-        v = _best(ctx, vids, s, False)
-        side = _BUY
+    v = _best(ctx, vids, s, resid > 0.0)
     if v < 0:  # nowhere clean to hedge now: retry on the next tick
-        state[S_PHASE] = 1.0
         return
-    cid = submit(ctx, p["source"], v, s, side, _MARKET, _IOC, abs(net), np.nan)
+    side = _SELL if resid > 0.0 else _BUY
+    cid = submit(ctx, p["source"], v, s, side, _MARKET, _IOC, abs(resid), np.nan)
     if cid > 0:
         state[S_HEDGES] += 1
+        state[S_ATTEMPTS] += 1
         state[S_HEDGE_CID] = cid
-        state[S_HEDGED] += -net
-    else:
-        state[S_PHASE] = 1.0
+        state[S_HEDGE_TS] = ctx.control[0]["now_ns"]
 
 
 @numba.njit(cache=True)
@@ -124,9 +137,9 @@ def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     s = p["symbol"]
     if tick["symbol"] != s or (tick["flags"] & TAINTED):
         return
-    if state[S_PHASE] == 1.0:
+    if state[S_PHASE] != 0.0:
         settle(params, state, ctx)
-        if state[S_PHASE] == 1.0:
+        if state[S_PHASE] != 0.0:
             return
     vb = _best(ctx, vids, s, True)
     va = _best(ctx, vids, s, False)
@@ -134,6 +147,9 @@ def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
         return
     bb = ctx.books[vb, s]
     ba = ctx.books[va, s]
+    seen = ba["n_ticks"] + bb["n_ticks"]
+    if va == state[S_BUY_V] and vb == state[S_SELL_V] and seen == state[S_SEEN]:
+        return  # these exact quotes were already taken
     bid = bb["bid"]
     ask = ba["ask"]
     m = 0.5 * (bid + ask)
@@ -160,11 +176,12 @@ def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     state[S_SELL_V] = vb
     state[S_TS] = ctx.control[0]["now_ns"]
     state[S_QTY] = qty
+    state[S_SEEN] = seen
     state[S_ARBS] += 1
 
 
 @numba.njit(cache=True)
 def arb_on_report(params: Any, state: Any, ctx: Any, j: int) -> None:
-    """Settle as soon as the report that finishes the second leg arrives."""
-    if state[S_PHASE] == 1.0:
+    """Settle (or re-hedge) as soon as the report that finishes a leg or hedge arrives."""
+    if state[S_PHASE] != 0.0:
         settle(params, state, ctx)

@@ -48,9 +48,7 @@ def _accept(p: Any, ctx: Any, tick: Any) -> bool:
         return False
     if p["tick_kind"] != 0 and tick["kind"] != p["tick_kind"]:
         return False
-    if tick["flags"] & TAINTED:
-        return False
-    return True
+    return not tick["flags"] & TAINTED
 
 
 @numba.njit(cache=True)
@@ -131,9 +129,7 @@ def rsi_reversion_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
         new = p["qty"]
     elif r > p["overbought"]:
         new = -p["qty"] if p["allow_short"] else 0.0
-    elif target > 0.0 and r >= p["exit_level"]:
-        new = 0.0
-    elif target < 0.0 and r <= p["exit_level"]:
+    elif (target > 0.0 and r >= p["exit_level"]) or (target < 0.0 and r <= p["exit_level"]):
         new = 0.0
     if new != target:
         rebalance(p, state, ctx, new)

@@ -27,7 +27,15 @@ from typing import Any
 
 import numba
 import numpy as np
-from tradeloop_sdk import OrderType, Side, TimeInForce, order_working, round_to_lot, submit, tick_price
+from tradeloop_sdk import (
+    OrderType,
+    Side,
+    TimeInForce,
+    order_working,
+    round_to_lot,
+    submit,
+    tick_price,
+)
 
 from ._common import ewma, mine
 from .slots import BLEND, CHOSEN, GATE, SCORE, TARGET

@@ -33,7 +33,6 @@ from tradeloop_sdk import (
 
 from ._model import LinearModel
 
-
 # state layout (float64): [0] last price, [1] returns seen, [2] last cid, [3] last forecast,
 # [4 ..] lagged log returns, newest first
 S_LAST, S_N, S_CID, S_PRED, S_LAGS = range(5)
