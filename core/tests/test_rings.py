@@ -125,7 +125,7 @@ def _consume(ring, n, batch):  # type: ignore[no-untyped-def]
 
 def test_threads_with_the_gil_released_lose_nothing() -> None:
     ring = SpscRing(TICK_DTYPE, 1024, BLOCK)
-    n = 100_000
+    n = 50_000
     out: dict[str, int] = {}
     cons = threading.Thread(target=lambda: out.setdefault("bad", _consume(ring.view, n, 100)))
     cons.start()
