@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,12 @@ def replay(config: str | None, start: str | None, end: str | None, symbols: str 
 @click.option("--workers", type=click.IntRange(min=1), help="Processes (default: all cores; 1 = serial).")
 @click.option("--ray", "ray_address", metavar="ADDRESS|local", help="Run on a Ray cluster (or 'local' to start one).")
 @click.option("--metric", default="sharpe", show_default=True, help="Sort and heat-map by this summary key.")
+@click.option("--from", "start", metavar="DATE", help="Start of every run (ISO, UTC); overrides [backtest] from.")
+@click.option("--to", "end", metavar="DATE", help="End of every run (ISO, UTC); overrides [backtest] to.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output directory (default out/<config>-sweep-<time>).")
 def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed: int,
-          workers: int | None, ray_address: str | None, metric: str, out: str | None) -> None:
+          workers: int | None, ray_address: str | None, metric: str, start: str | None,
+          end: str | None, out: str | None) -> None:
     """Backtest CONFIG over a parameter grid (or a random search) and rank the results."""
     from rich.table import Table
 
@@ -169,6 +173,12 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
     cfg = _load(config)  # validates the base config before any worker starts
     source = cfg.source
     doc = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    for key, value in (("from", start), ("to", end)):
+        if value:
+            try:
+                doc.setdefault("backtest", {})[key] = datetime.fromisoformat(value)
+            except ValueError:
+                raise click.UsageError(f"--{key} {value!r}: expected an ISO date or date-time") from None
     err = stderr()
     err.print(f"sweep: {len(points)} configurations", highlight=False)
     done = [0]
