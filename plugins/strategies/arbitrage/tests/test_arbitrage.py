@@ -78,7 +78,9 @@ def test_legs_sized_to_smaller_book_and_priced_at_touch() -> None:
     assert ctx.positions[0, 0]["qty"] == 0.5 and ctx.positions[1, 0]["qty"] == -0.5
     more, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS[1:]))
     assert hp.state[8] == 0  # no hedge
-    assert more.size == 2  # idle again: the persisting cross is taken once more
+    assert more.size == 0  # only b refreshed: a's ask was taken and is not requoted yet
+    more, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS))
+    assert more.size == 2  # both refreshed: the persisting cross is taken once more
 
 
 def test_picks_best_pair_among_three_venues() -> None:
@@ -143,7 +145,7 @@ def test_unfilled_hedge_is_retried_then_given_up() -> None:
     _set_order(ctx, sell, Side.SELL, 0.5, 0.0, OrderState.EXPIRED)
     hedges: list[float] = []
     for _ in range(3):
-        out, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS[1:]), fills=False)
+        out, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
         for h in out[out["type"] == OrderType.MARKET]:
             hedges.append(float(h["qty"]))
             # nobody there: the first hedge fills 0.2 and expires, the second nothing

@@ -4,7 +4,7 @@ Watches one symbol on N venues. When the best bid on one venue exceeds the best 
 another by more than both legs' taker fees plus ``threshold_bps`` of the mid, it sends two
 IOC limit orders at those touches, sized to the smaller of the two books (and to the
 position limit). While the legs are in flight nothing new is opened, and the same pair is
-not traded again until one of its two books has updated (the quotes it took are gone).
+not traded again until both of its books have updated (the quotes it took are gone).
 When both legs are done, any difference between their fills is hedged with a market order
 on the venue with the best price for it; what a hedge leaves unfilled is hedged again on a
 later tick, up to ``max_hedges`` attempts.
@@ -15,7 +15,7 @@ later tick, up to ``max_hedges`` attempts.
     [4] sell venue  [5] submit ts (ns)  [6] leg qty  [7] arbs opened  [8] hedges sent
     [9] hedge cid in flight  [10] last net edge seen (price units)  [11] hedged qty (signed)
     [12] residual to hedge (signed)  [13] hedge submit ts  [14] hedge attempts
-    [15] tick counts of the last pair's two books when it fired
+    [15], [16] tick counts of the last pair's ask and bid books when it fired
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from tradeloop_sdk import (
 )
 
 (S_PHASE, S_BUY, S_SELL, S_BUY_V, S_SELL_V, S_TS, S_QTY, S_ARBS, S_HEDGES, S_HEDGE_CID,
- S_EDGE, S_HEDGED, S_RESID, S_HEDGE_TS, S_ATTEMPTS, S_SEEN) = range(16)
-STATE_SIZE = 16
+ S_EDGE, S_HEDGED, S_RESID, S_HEDGE_TS, S_ATTEMPTS, S_SEEN_A, S_SEEN_B) = range(17)
+STATE_SIZE = 17
 
 _BUY = int(Side.BUY)
 _SELL = int(Side.SELL)
@@ -147,9 +147,10 @@ def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
         return
     bb = ctx.books[vb, s]
     ba = ctx.books[va, s]
-    seen = ba["n_ticks"] + bb["n_ticks"]
-    if va == state[S_BUY_V] and vb == state[S_SELL_V] and seen == state[S_SEEN]:
-        return  # these exact quotes were already taken
+    if va == state[S_BUY_V] and vb == state[S_SELL_V] and (
+        ba["n_ticks"] == state[S_SEEN_A] or bb["n_ticks"] == state[S_SEEN_B]
+    ):
+        return  # a quote it already took has not been refreshed yet
     bid = bb["bid"]
     ask = ba["ask"]
     m = 0.5 * (bid + ask)
@@ -176,7 +177,8 @@ def arb_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     state[S_SELL_V] = vb
     state[S_TS] = ctx.control[0]["now_ns"]
     state[S_QTY] = qty
-    state[S_SEEN] = seen
+    state[S_SEEN_A] = ba["n_ticks"]
+    state[S_SEEN_B] = bb["n_ticks"]
     state[S_ARBS] += 1
 
 
