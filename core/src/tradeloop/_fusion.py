@@ -19,6 +19,7 @@ called through ``numba.objmode``; a loop containing one is compiled without the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -41,7 +42,6 @@ from . import __version__ as KERNEL_VERSION
 log = logging.getLogger(__name__)
 
 _KERNEL_MODULES = ("_atomics", "_borrow", "_kernel", "_kstate", "_ledger", "_orders", "_rings", "_fusion")
-_SDK_MODULES = ("_context", "_dtypes", "_enums")
 _LOADED: dict[str, ModuleType] = {}
 
 ROLES = ("on_tick", "check", "on_intent", "on_report")
@@ -65,20 +65,34 @@ def _file_sha(path: str | None) -> str:
         return "unreadable"
 
 
+@functools.lru_cache(maxsize=64)
+def _tree_sha(root: str) -> str:
+    """sha256 over every .py file under ``root`` (names and contents, sorted)."""
+    h = hashlib.sha256()
+    for f in sorted(Path(root).rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(_file_sha(str(f)).encode())
+    return h.hexdigest()
+
+
 def _kernel_fingerprint() -> str:
     h = hashlib.sha256()
     here = Path(__file__).parent
     for m in _KERNEL_MODULES:
         h.update(_file_sha(str(here / f"{m}.py")).encode())
-    sdk_dir = Path(tradeloop_sdk.__file__).parent
-    for m in _SDK_MODULES:
-        h.update(_file_sha(str(sdk_dir / f"{m}.py")).encode())
+    # the whole SDK: components inline SDK helpers (submit, indicators...) into the loop
+    h.update(_tree_sha(str(Path(tradeloop_sdk.__file__).parent)).encode())
     h.update(f"{KERNEL_VERSION}|{tradeloop_sdk.__version__}|{numba.__version__}".encode())
     return h.hexdigest()
 
 
 def identity(fn: Callable[..., Any]) -> tuple[str, str]:
-    """(``module:qualname``, sha256 of the defining source file) of a kernel function."""
+    """(``module:qualname``, source hash) of a kernel function.
+
+    The hash covers the defining file and, when the module belongs to a package, every
+    ``.py`` file of its top-level package: a kernel's compiled callees (helpers in sibling
+    modules) are inlined into the cached loop, so editing any of them must invalidate it.
+    """
     py = getattr(fn, "py_func", fn)
     mod = getattr(py, "__module__", None) or "?"
     qual = getattr(py, "__qualname__", None) or repr(py)
@@ -86,7 +100,12 @@ def identity(fn: Callable[..., Any]) -> tuple[str, str]:
         src = inspect.getsourcefile(py)
     except TypeError:
         src = None
-    return f"{mod}:{qual}", _file_sha(src)
+    sha = _file_sha(src)
+    top = sys.modules.get(mod.split(".")[0])
+    paths = list(getattr(top, "__path__", None) or ()) if top is not None and "." in mod else []
+    if paths:
+        sha = hashlib.sha256((sha + "".join(_tree_sha(p) for p in paths)).encode()).hexdigest()
+    return f"{mod}:{qual}", sha
 
 
 def validate(components: Sequence[HotPath], *, live: bool) -> None:
