@@ -310,3 +310,15 @@ def test_an_edited_component_changes_the_cache_key(tmp_path: Path) -> None:
         assert key() != k1
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_logs_are_drained_between_compiled_calls_when_they_fill(cache_dir: Path) -> None:
+    script = [(1 + k, NEW, BUY if k % 2 else SELL, MKT, IOC, 1.0, np.nan) for k in range(40)]
+    loop = make(cache_dir, script, intent_capacity=4, report_capacity=4, log_capacity=32,
+                equity_capacity=4)
+    loop.run(flat_ticks(60))
+    reps, its = loop.drain_reports(), loop.drain_intents()
+    assert reps.shape[0] == 80 and its.shape[0] == 40  # nothing lost in the 32-row logs
+    assert its["client_id"].tolist() == list(range(1, 41))
+    assert loop.snapshot()["control"]["reports_in"] == 80
+    assert loop.drain_transitions().shape[0] == 120  # new, ack, fill per order
