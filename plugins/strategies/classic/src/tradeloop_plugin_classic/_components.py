@@ -48,8 +48,8 @@ class _Classic:
     Params: ClassVar[type]
     name: ClassVar[str]
 
-    def __init__(self, params: Any = None) -> None:
-        self.params = params if params is not None else self.Params()
+    def __init__(self, params: Any) -> None:
+        self.params = params
 
     @hookimpl
     def tradeloop_hot_path(self, universe: Universe) -> HotPath:
