@@ -34,10 +34,7 @@ def bare_ema_cross(ticks: np.ndarray, fast: int, slow: int) -> tuple[int, float]
     signals = 0
     for k in range(ticks.shape[0]):
         t = ticks[k]
-        if t["kind"] == 1:
-            x = 0.5 * (t["bid"] + t["ask"])
-        else:
-            x = t["price"]
+        x = 0.5 * (t["bid"] + t["ask"]) if t["kind"] == 1 else t["price"]
         if np.isnan(ef):
             ef = x
             es = x

@@ -7,11 +7,18 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from tradeloop_sdk import EVENT_DTYPE, INTENT_DTYPE, REPORT_DTYPE, EventKind, Reason, ReportKind, Side
-
 from tradeloop._kstate import EQUITY_DTYPE
 from tradeloop.backtest._results import BacktestResults
 from tradeloop.backtest._stats import YEAR_NS, compute_summary, round_trips, summary_rows
+from tradeloop_sdk import (
+    EVENT_DTYPE,
+    INTENT_DTYPE,
+    REPORT_DTYPE,
+    EventKind,
+    Reason,
+    ReportKind,
+    Side,
+)
 
 S = 10**9
 

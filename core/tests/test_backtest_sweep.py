@@ -8,7 +8,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-
 from tradeloop.backtest._sweep import (
     SweepPoint,
     apply_overrides,
@@ -73,7 +72,7 @@ def test_serial_run_table_heatmap_and_files(tmp_path: Path) -> None:
     _, rows_dd = sweep_rows(res, "max_drawdown")
     assert rows_dd[0][cols.index("max_drawdown")] == pytest.approx(0.1)
     title, png = heatmap(res, "sharpe")  # type: ignore[misc]
-    assert png.startswith(b"\x89PNG") and "a × b" in title
+    assert png.startswith(b"\x89PNG") and "a x b" in title
     paths = write_sweep(res, tmp_path, name="t", metric="sharpe")
     table = pq.read_table(paths["table"]).to_pydict()
     assert table["sharpe"][0] == 1.0 and math.isnan(table["sharpe"][-1] or math.nan)

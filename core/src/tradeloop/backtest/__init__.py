@@ -18,7 +18,14 @@ from ._report import render_report
 from ._results import BacktestResults, fills_table, orders_table, write_results
 from ._runner import run_backtest, to_ns
 from ._stats import Summary, compute_summary, summary_rows
-from ._sweep import SweepPoint, SweepResult, grid_points, parse_assignment, random_points, run_points
+from ._sweep import (
+    SweepPoint,
+    SweepResult,
+    grid_points,
+    parse_assignment,
+    random_points,
+    run_points,
+)
 
 __all__ = [
     "BacktestResults",

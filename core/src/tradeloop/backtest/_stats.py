@@ -335,7 +335,7 @@ def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
         ("sortino", "Sortino (annualised)", _num(s.sortino)),
         ("max_drawdown", "Max drawdown", _pct(s.max_drawdown)),
         ("max_drawdown_duration_s", "Max drawdown duration", _duration(s.max_drawdown_duration_s)),
-        ("turnover", "Turnover (× initial equity)", _num(float(s.turnover))),
+        ("turnover", "Turnover (x initial equity)", _num(float(s.turnover))),
         ("traded_notional", "Traded notional", _money(s.traded_notional)),
         ("fees_paid", "Fees paid", _money(s.fees_paid)),
         ("n_orders", "Orders", f"{s.n_orders:,}"),

@@ -92,7 +92,7 @@ def heatmap(results: Sequence[SweepResult], metric: str = "sharpe") -> tuple[str
         cnt[i, j] += 1
     with np.errstate(invalid="ignore"):
         grid = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
-    title = f"{metric} by {px} × {py}"
+    title = f"{metric} by {px} x {py}"
     return title, heatmap_chart(xs, ys, grid, x_label=px, y_label=py, title=title)
 
 

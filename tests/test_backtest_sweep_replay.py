@@ -1,0 +1,83 @@
+"""Sweeps on a process pool and on Ray, and replay through the engine equal to a backtest."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+EMA = ROOT / "examples" / "ema_cross.toml"
+
+pytestmark = pytest.mark.slow
+
+
+def test_sweep_cli_on_a_local_pool(tmp_path: Path) -> None:
+    from tradeloop.cli import cli
+
+    out = tmp_path / "sweep"
+    r = CliRunner().invoke(cli, [
+        "sweep", str(EMA), "--grid", "strategies[0].params.fast=100,300",
+        "--grid", "strategies[0].params.slow=200,1000", "--workers", "2",
+        "--from", "2024-01-01", "--to", "2024-01-01T00:40", "--out", str(out),
+    ])
+    assert r.exit_code == 0, (r.output, r.exception)
+    rows = json.loads((out / "sweep.json").read_text())
+    assert len(rows) == 4
+    ok = [row for row in rows if not row["error"]]
+    assert len(ok) == 4 and all(row["ticks_per_s"] for row in ok)
+    assert (out / "heatmap.png").read_bytes().startswith(b"\x89PNG")
+    html = (out / "sweep.html").read_text()
+    assert html.count("<tr>") == 5 and "data:image/png;base64," in html
+
+
+def test_sweep_on_local_ray_matches_serial() -> None:
+    pytest.importorskip("ray")
+    from tradeloop.backtest._point import run_point
+    from tradeloop.backtest._sweep import grid_points, run_points
+
+    doc = tomllib.loads(EMA.read_text())
+    doc["backtest"]["to"] = datetime(2024, 1, 1, 0, 30)
+    pts = grid_points({"strategies[0].params.fast": [50, 200], "strategies[0].params.slow": [1000]})
+    serial = run_points(run_point, doc, pts, source=str(EMA), workers=1)
+    ray = run_points(run_point, doc, pts, source=str(EMA), workers=2, ray_address="local")
+    assert [r.error for r in ray] == ["", ""]
+    for a, b in zip(serial, ray, strict=True):
+        assert a.summary["net_pnl"] == b.summary["net_pnl"]
+        assert a.summary["n_fills"] == b.summary["n_fills"] > 0
+
+
+def test_replay_at_max_speed_gives_the_backtest_fills() -> None:
+    from tradeloop.backtest import run_backtest
+    from tradeloop.backtest._replay import parse_speed, run_replay
+    from tradeloop.config import parse_config
+
+    # time-driven gates and guards (staleness, rate limits) see the wall clock in the
+    # engine: replay keeps only the guards that depend on the orders and the book
+    text = EMA.read_text()
+    text = text[: text.index("# The standard guard set")] + (
+        '[[guards]]\nuse = "precision"\n\n[[guards]]\nuse = "position_limit"\n'
+        '[guards.params]\nmax_qty = 1.0\n\n'
+    ) + text[text.index("[backtest]"):]
+    text = text.replace("fast = 600", "fast = 20").replace("slow = 3000", "slow = 100")
+    cfg = parse_config(text, file="replay.toml")
+    assert parse_speed("max") == float("inf") and parse_speed("original") == 1.0
+    bt = run_backtest(cfg, end="2024-01-01T00:20")
+    rp = run_replay(cfg, speed=parse_speed("max"), end="2024-01-01T00:20")
+    assert rp.n_ticks == bt.n_ticks and not rp.interrupted
+    cols = ["ts", "client_id", "side", "fill_qty", "fill_price", "fee", "liquidity"]
+    assert len(bt.fills) > 20
+    assert bt.fills[cols].tobytes() == rp.fills[cols].tobytes()
+
+
+def test_parse_speed_rejects_nonsense() -> None:
+    from tradeloop.backtest._replay import parse_speed
+
+    assert parse_speed("10") == 10.0
+    for bad in ("0", "-2", "fast"):
+        with pytest.raises(ValueError, match="--speed"):
+            parse_speed(bad)
