@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from tradeloop_sdk import INTENT_DTYPE, REPORT_DTYPE, ReportKind, Side
-from tradeloop_sdk.reporting import ReportSection
-
 from tradeloop._kstate import EQUITY_DTYPE
 from tradeloop.backtest import BacktestResults, write_artifacts
 from tradeloop.backtest._artifacts import collect_sections
 from tradeloop.backtest._results import PRICE_DTYPE
+from tradeloop_sdk import INTENT_DTYPE, REPORT_DTYPE, ReportKind, Side
+from tradeloop_sdk.reporting import ReportSection
 
 S = 10**9
 
