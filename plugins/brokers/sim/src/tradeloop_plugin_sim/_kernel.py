@@ -30,6 +30,8 @@ from ._layout import (
     C_PI_TAIL,
     C_QUEUE_FULL,
     C_REJECTS,
+    C_RI_HEAD,
+    C_RI_TAIL,
     C_SEEDED,
     F_FILLED,
     F_HOLD_UNIT,
@@ -466,8 +468,8 @@ def _apply_tick(params: Any, st: Any, ctx: Any, tick: Any, now: int) -> None:
 
 
 @numba.njit(cache=True)
-def on_tick(params: Any, st: Any, ctx: Any, tick: Any) -> None:
-    """Venue kernel: arrivals due by this tick, then the tick itself, then due reports."""
+def _tick_full(params: Any, st: Any, ctx: Any, tick: Any) -> None:
+    """The whole tick: arrivals due by now, the tick and its matching, then due reports."""
     if st.ctr[C_SEEDED] == 0:
         _seed(params, st, ctx)
     v = tick["venue"]
@@ -484,6 +486,52 @@ def on_tick(params: Any, st: Any, ctx: Any, tick: Any) -> None:
     if st.ctr[C_NLIVE] > 0:
         compact(st)
     deliver_due(st, ctx, now)
+
+
+@numba.njit(cache=True, inline="always")
+def on_tick(params: Any, st: Any, ctx: Any, tick: Any) -> None:
+    """Venue kernel: arrivals due by this tick, then the tick itself, then due reports.
+
+    Inlined into the caller: when nothing is pending or live it only copies the quote into
+    the venue's book, with no call at all (it runs on every tick of a backtest).
+    """
+    ctr = st.ctr
+    if (ctr[C_NLIVE] != 0 or ctr[C_PI_HEAD] != ctr[C_PI_TAIL] or ctr[C_RI_HEAD] != ctr[C_RI_TAIL]
+            or ctr[C_SEEDED] == 0):
+        _tick_full(params, st, ctx, tick)
+        return
+    v = tick["venue"]
+    if v >= st.handles.shape[0] or st.handles[v] == 0:
+        return
+    now = tick["ts_exch"]
+    if now == 0:
+        now = tick["ts_recv"]
+    if now > ctr[C_NOW]:
+        ctr[C_NOW] = now
+    s = tick["symbol"]
+    b = st.book
+    kind = tick["kind"]
+    if kind == QUOTE:
+        b[v, s, B_BID] = tick["bid"]
+        b[v, s, B_ASK] = tick["ask"]
+        b[v, s, B_BID_SIZE] = tick["bid_size"]
+        b[v, s, B_ASK_SIZE] = tick["ask_size"]
+        return
+    price = tick["price"]
+    if np.isnan(price):
+        return
+    size = tick["size"]
+    b[v, s, B_LAST] = price
+    if kind == BAR:
+        b[v, s, B_BID] = price
+        b[v, s, B_ASK] = price
+        b[v, s, B_BID_SIZE] = size
+        b[v, s, B_ASK_SIZE] = size
+        return
+    if price == b[v, s, B_BID]:
+        b[v, s, B_BID_SIZE] = max(0.0, b[v, s, B_BID_SIZE] - size)
+    if price == b[v, s, B_ASK]:
+        b[v, s, B_ASK_SIZE] = max(0.0, b[v, s, B_ASK_SIZE] - size)
 
 
 @numba.njit(cache=True)

@@ -115,7 +115,7 @@ def take(params: Any, st: Any, ctx: Any, r: int, ts: int, first: bool) -> None:
     # a market order's remainder stays a taker and meets the next quotes
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def stop_triggered(st: Any, r: int, px_buy: float, px_sell: float) -> bool:
     """Whether a buy stop sees ``px_buy`` at or above, or a sell stop ``px_sell`` at or below."""
     stop = st.of[r, F_STOP]
@@ -129,57 +129,58 @@ def on_quote(
     params: Any, st: Any, ctx: Any, v: int, s: int, prev_bid: float, prev_bsz: float,
     prev_ask: float, prev_asz: float, ts: int,
 ) -> None:
-    """Match live orders of (v, s) against the quote just applied to ``st.book``."""
-    bid = st.book[v, s, B_BID]
-    ask = st.book[v, s, B_ASK]
+    """Match live orders of (v, s) against the quote just applied to ``st.book``.
+
+    The per-order logic is written out in the loop on purpose: an inlined helper taking the
+    state tuples would copy (and refcount) every array of them on each iteration.
+    """
+    oi, of, book = st.oi, st.of, st.book
+    bid = book[v, s, B_BID]
+    ask = book[v, s, B_ASK]
+    lot = ctx.specs[v, s]["lot_step"]
     for r in range(st.ctr[C_NLIVE]):
-        if st.oi[r, I_VENUE] != v or st.oi[r, I_SYMBOL] != s or st.oi[r, I_RESTING] == DEAD:
+        if oi[r, I_VENUE] != v or oi[r, I_SYMBOL] != s or oi[r, I_RESTING] == DEAD:
             continue
-        if st.oi[r, I_TYPE] == STOP and st.oi[r, I_TRIGGERED] == 0:
+        if oi[r, I_TYPE] == STOP and oi[r, I_TRIGGERED] == 0:
             if not stop_triggered(st, r, ask, bid):
                 continue
-            st.oi[r, I_TRIGGERED] = 1
+            oi[r, I_TRIGGERED] = 1
             take(params, st, ctx, r, ts, True)
             continue
-        if st.oi[r, I_RESTING] == 0:
+        if oi[r, I_RESTING] == 0:
             take(params, st, ctx, r, ts, False)  # a market remainder
             continue
-        _quote_resting(params, st, ctx, r, v, s, bid, ask, prev_bid, prev_bsz, prev_ask,
-                       prev_asz, ts)
+        p = of[r, F_PRICE]
+        if oi[r, I_SIDE] == BUY:
+            if ask <= p:  # crossed (False for a NaN ask)
+                _cross_fill(params, st, ctx, r, v, s, B_ASK_SIZE, lot, ts)
+                continue
+            touch, size, ptouch, psize = bid, book[v, s, B_BID_SIZE], prev_bid, prev_bsz
+            improves = not (bid >= p)  # a NaN bid: nobody there either
+        else:
+            if bid >= p:
+                _cross_fill(params, st, ctx, r, v, s, B_BID_SIZE, lot, ts)
+                continue
+            touch, size, ptouch, psize = ask, book[v, s, B_ASK_SIZE], prev_ask, prev_asz
+            improves = not (ask <= p)
+        if improves:
+            of[r, F_AHEAD] = 0.0  # the level at p emptied: we are alone at the front
+        elif touch == p:
+            ahead = of[r, F_AHEAD]
+            if ptouch == p and psize > size:
+                ahead -= psize - size  # cancels and unseen fills at the touch come from ahead
+            of[r, F_AHEAD] = max(0.0, min(ahead, size))
 
 
 @numba.njit(cache=True)
-def _quote_resting(
-    params: Any, st: Any, ctx: Any, r: int, v: int, s: int, bid: float, ask: float,
-    prev_bid: float, prev_bsz: float, prev_ask: float, prev_asz: float, ts: int,
-) -> None:
-    p = st.of[r, F_PRICE]
-    lot = ctx.specs[v, s]["lot_step"]
-    if st.oi[r, I_SIDE] == BUY:
-        if not np.isnan(ask) and ask <= p:
-            q = min(st.of[r, F_LEAVES], floor_lot(st.book[v, s, B_ASK_SIZE], lot))
-            if q > 0.0:
-                st.book[v, s, B_ASK_SIZE] = max(0.0, st.book[v, s, B_ASK_SIZE] - q)
-                fill(params, st, ctx, r, q, p, MAKER, ts)
-            return
-        touch, size, ptouch, psize = bid, st.book[v, s, B_BID_SIZE], prev_bid, prev_bsz
-        improves = np.isnan(bid) or bid < p
-    else:
-        if not np.isnan(bid) and bid >= p:
-            q = min(st.of[r, F_LEAVES], floor_lot(st.book[v, s, B_BID_SIZE], lot))
-            if q > 0.0:
-                st.book[v, s, B_BID_SIZE] = max(0.0, st.book[v, s, B_BID_SIZE] - q)
-                fill(params, st, ctx, r, q, p, MAKER, ts)
-            return
-        touch, size, ptouch, psize = ask, st.book[v, s, B_ASK_SIZE], prev_ask, prev_asz
-        improves = np.isnan(ask) or ask > p
-    if improves:
-        st.of[r, F_AHEAD] = 0.0  # the level at p emptied: we are alone at the front
-    elif touch == p:
-        ahead = st.of[r, F_AHEAD]
-        if ptouch == p and psize > size:
-            ahead -= psize - size  # cancels and unseen fills at the touch come from ahead
-        st.of[r, F_AHEAD] = max(0.0, min(ahead, size))
+def _cross_fill(params: Any, st: Any, ctx: Any, r: int, v: int, s: int, col: int, lot: float,
+                ts: int) -> None:
+    """A quote crossed resting row ``r``: fill it as maker at its price from ``book[col]``."""
+    book = st.book
+    q = min(st.of[r, F_LEAVES], floor_lot(book[v, s, col], lot))
+    if q > 0.0:
+        book[v, s, col] = max(0.0, book[v, s, col] - q)
+        fill(params, st, ctx, r, q, st.of[r, F_PRICE], MAKER, ts)
 
 
 @numba.njit(cache=True)
@@ -188,32 +189,33 @@ def on_trade(
     ts: int,
 ) -> None:
     """Match live orders of (v, s) against a trade of ``size`` at ``price``."""
+    oi, of = st.oi, st.of  # locals: no refcount traffic per access
     used_buy = 0.0  # volume our own orders at the trade price took from this trade
     used_sell = 0.0
     budget_through_buy = size
     budget_through_sell = size
     n = st.ctr[C_NLIVE]
+    lot = ctx.specs[v, s]["lot_step"]
     for r in range(n):
-        if st.oi[r, I_VENUE] != v or st.oi[r, I_SYMBOL] != s or st.oi[r, I_RESTING] == DEAD:
+        if oi[r, I_VENUE] != v or oi[r, I_SYMBOL] != s or oi[r, I_RESTING] == DEAD:
             continue
-        if (st.oi[r, I_TYPE] == STOP and st.oi[r, I_TRIGGERED] == 0
+        if (oi[r, I_TYPE] == STOP and oi[r, I_TRIGGERED] == 0
                 and stop_triggered(st, r, price, price)):
-            st.oi[r, I_TRIGGERED] = 1
+            oi[r, I_TRIGGERED] = 1
             take(params, st, ctx, r, ts, True)
     # Trade-throughs first (price priority), then the queue at the trade price (time priority).
     for pas in range(2):
         for r in range(n):
-            if st.oi[r, I_VENUE] != v or st.oi[r, I_SYMBOL] != s or st.oi[r, I_RESTING] != 1:
+            if oi[r, I_VENUE] != v or oi[r, I_SYMBOL] != s or oi[r, I_RESTING] != 1:
                 continue
-            side = st.oi[r, I_SIDE]
+            side = oi[r, I_SIDE]
             if (side == BUY and aggressor == BUY) or (side != BUY and aggressor == 2):
                 continue  # an aggressor never trades against its own side of the book
-            p = st.of[r, F_PRICE]
-            lot = ctx.specs[v, s]["lot_step"]
+            p = of[r, F_PRICE]
             through = (side == BUY and price < p) or (side != BUY and price > p)
             if pas == 0 and through:
                 budget = budget_through_buy if side == BUY else budget_through_sell
-                q = min(st.of[r, F_LEAVES], floor_lot(budget, lot))
+                q = min(of[r, F_LEAVES], floor_lot(budget, lot))
                 if q > 0.0:
                     if side == BUY:
                         budget_through_buy -= q
@@ -221,11 +223,11 @@ def on_trade(
                         budget_through_sell -= q
                     fill(params, st, ctx, r, q, p, MAKER, ts)
             elif pas == 1 and price == p:
-                ahead = st.of[r, F_AHEAD]
+                ahead = of[r, F_AHEAD]
                 used = used_buy if side == BUY else used_sell
                 past = size - used - (ahead if ahead < INF else size)
-                st.of[r, F_AHEAD] = max(0.0, ahead - size)
-                q = min(st.of[r, F_LEAVES], floor_lot(max(0.0, past), lot))
+                of[r, F_AHEAD] = max(0.0, ahead - size)
+                q = min(of[r, F_LEAVES], floor_lot(max(0.0, past), lot))
                 if q > 0.0:
                     if side == BUY:
                         used_buy += q
