@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import numba
+import numpy as np
 
 from ._enums import OrderState, Side, TickKind
 
@@ -25,12 +26,12 @@ _QUOTE = int(TickKind.QUOTE)
 def tick_price(tick: Any) -> float:
     """Price a strategy reads from a tick: the mid for quotes, the price for trades and bars."""
     if tick["kind"] == _QUOTE:
-        return 0.5 * (tick["bid"] + tick["ask"])
-    return tick["price"]
+        return float(0.5 * (tick["bid"] + tick["ask"]))
+    return float(tick["price"])
 
 
 @numba.njit(cache=True)
-def order_live(ctx: Any, client_id: int) -> bool:
+def order_live(ctx: Any, client_id: int | np.integer[Any]) -> bool:
     """True while ``client_id`` is in the order table and not in a terminal state."""
     if client_id <= 0:
         return False
@@ -39,11 +40,11 @@ def order_live(ctx: Any, client_id: int) -> bool:
         return False
     s = o["state"]
     # live states are CREATING (1) through PENDING_CANCEL (4)
-    return _CREATING <= s <= _PENDING_CANCEL
+    return bool(_CREATING <= s <= _PENDING_CANCEL)
 
 
 @numba.njit(cache=True)
-def order_working(ctx: Any, client_id: int) -> float:
+def order_working(ctx: Any, client_id: int | np.integer[Any]) -> float:
     """Signed quantity still working on ``client_id`` (+ buy, - sell; 0 when not live)."""
     if not order_live(ctx, client_id):
         return 0.0
@@ -51,18 +52,18 @@ def order_working(ctx: Any, client_id: int) -> float:
     left = o["qty"] - o["filled"]
     if left < 0.0:
         left = 0.0
-    return left if o["side"] == _BUY else -left
+    return float(left if o["side"] == _BUY else -left)
 
 
 @numba.njit(cache=True)
-def order_filled(ctx: Any, client_id: int) -> float:
+def order_filled(ctx: Any, client_id: int | np.integer[Any]) -> float:
     """Quantity filled so far on ``client_id`` (0 when its slot holds another order)."""
     if client_id <= 0:
         return 0.0
     o = ctx.orders[client_id & (ctx.orders.shape[0] - 1)]
     if o["client_id"] != client_id:
         return 0.0
-    return o["filled"]
+    return float(o["filled"])
 
 
 @numba.njit(cache=True)

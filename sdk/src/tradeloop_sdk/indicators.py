@@ -105,7 +105,7 @@ def sma_update(st: FloatArray, x: float) -> float:
     st[_COUNT] = count
     if count < n:
         return np.nan
-    return (st[_SUM] + st[_COMP]) / n
+    return float((st[_SUM] + st[_COMP]) / n)
 
 
 @numba.njit(cache=True)
@@ -146,7 +146,7 @@ def ema_update(st: FloatArray, x: float) -> float:
         st[4] = (st[3] + x) / n
     else:
         st[4] = (x - st[4]) * st[2] + st[4]
-    return st[4]
+    return float(st[4])
 
 
 # --- RSI state: [n, count, prev, avg_gain, avg_loss] --------------------------------
@@ -229,9 +229,9 @@ def atr_update(st: FloatArray, high: float, low: float, close: float) -> float:
         if count < n + 1:
             return np.nan
         st[4] = st[3] / n
-        return st[4]
+        return float(st[4])
     st[4] = (st[4] * (n - 1) + tr) / n
-    return st[4]
+    return float(st[4])
 
 
 # --- Bollinger state: [k, sma_state...] ---------------------------------------------

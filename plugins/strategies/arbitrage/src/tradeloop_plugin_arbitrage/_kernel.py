@@ -58,9 +58,9 @@ def _leg_done(ctx: Any, cid: int, since_ns: float, timeout_ns: float) -> bool:
     if o["client_id"] == cid:
         s = o["state"]
         # terminal states are CANCELED (5) through FAILED (9)
-        return _CANCELED <= s <= _FAILED
+        return bool(_CANCELED <= s <= _FAILED)
     # never admitted (refused by a guard) or long recycled
-    return ctx.control[0]["now_ns"] - since_ns >= timeout_ns
+    return bool(ctx.control[0]["now_ns"] - since_ns >= timeout_ns)
 
 
 @numba.njit(cache=True)
@@ -88,8 +88,8 @@ def settle(params: Any, state: Any, ctx: Any) -> None:
     p = params[0][0]
     tmo = p["leg_timeout_ns"]
     if state[S_PHASE] == 1.0:
-        buy = np.int64(state[S_BUY])
-        sell = np.int64(state[S_SELL])
+        buy = int(state[S_BUY])
+        sell = int(state[S_SELL])
         if not (_leg_done(ctx, buy, state[S_TS], tmo) and _leg_done(ctx, sell, state[S_TS], tmo)):
             return
         state[S_RESID] = order_filled(ctx, buy) - order_filled(ctx, sell)
@@ -98,7 +98,7 @@ def settle(params: Any, state: Any, ctx: Any) -> None:
         state[S_PHASE] = 2.0
     if state[S_PHASE] != 2.0:
         return
-    hcid = np.int64(state[S_HEDGE_CID])
+    hcid = int(state[S_HEDGE_CID])
     if hcid > 0:
         if not _leg_done(ctx, hcid, state[S_HEDGE_TS], tmo):
             return

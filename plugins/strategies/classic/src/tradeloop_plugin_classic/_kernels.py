@@ -64,7 +64,7 @@ def rebalance(p: Any, state: Any, ctx: Any, target: float) -> None:
     s = p["symbol"]
     if is_tainted(ctx, v, s):
         return
-    have = ctx.positions[v, s]["qty"] + order_working(ctx, np.int64(state[S_CID]))
+    have = ctx.positions[v, s]["qty"] + order_working(ctx, int(state[S_CID]))
     delta = target - have
     if abs(delta) <= 1e-12 * max(1.0, abs(target)):
         return

@@ -72,7 +72,7 @@ def _update_vol(p: Any, state: Any, m: float, ts: int) -> None:
 @numba.njit(cache=True)
 def _pull_all(p: Any, state: Any, ctx: Any) -> None:
     for k in range(2 * p["levels"]):
-        cid = np.int64(state[S_SLOTS + 2 * k])
+        cid = int(state[S_SLOTS + 2 * k])
         if order_live(ctx, cid) and ctx.orders[cid & (ctx.orders.shape[0] - 1)]["state"] != _PENDING_CANCEL:
             cancel(ctx, p["source"], cid)
             state[S_CANCELS] += 1
@@ -81,7 +81,7 @@ def _pull_all(p: Any, state: Any, ctx: Any) -> None:
 @numba.njit(cache=True)
 def _reconcile(p: Any, state: Any, ctx: Any, k: int, side: int, px: float, m: float) -> None:
     at = S_SLOTS + 2 * k
-    cid = np.int64(state[at])
+    cid = int(state[at])
     if order_live(ctx, cid):
         o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
         if o["state"] == _PENDING_CANCEL:

@@ -52,7 +52,7 @@ def _spread_rel(ctx: Any, v: int, s: int, default_bps: float) -> float:
     m = 0.5 * (b["bid"] + b["ask"])
     if math.isnan(m) or not m > 0.0:
         return default_bps * 1e-4
-    return (b["ask"] - b["bid"]) / m
+    return float((b["ask"] - b["bid"]) / m)
 
 
 # arbitrate state: [last price, var_fast, var_slow]
@@ -140,7 +140,7 @@ def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     scale = min(1.0, p["vol_target_bps"] / sig_bps) if sig_bps > 0.0 else 1.0
     target = c * scale * p["max_position"]
     row[TARGET] = target
-    have = ctx.positions[v, s]["qty"] + order_working(ctx, np.int64(state[3]))
+    have = ctx.positions[v, s]["qty"] + order_working(ctx, int(state[3]))
     gap = target - have
     if abs(gap) <= p["band"] * p["max_position"]:
         return

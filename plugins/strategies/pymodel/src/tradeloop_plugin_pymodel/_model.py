@@ -26,7 +26,7 @@ class LinearModel:
             raise ValueError(f"fit: X must be 2-D and y 1-D of the same length, got {x.shape} and {t.shape}")
         design = np.hstack([x, np.ones((x.shape[0], 1))])
         sol, *_ = np.linalg.lstsq(design, t, rcond=None)
-        self.coef_ = sol[:-1]
+        self.coef_ = np.asarray(sol[:-1], np.float64)
         self.intercept_ = float(sol[-1])
         return self
 
