@@ -29,7 +29,10 @@ def test_sweep_cli_on_a_local_pool(tmp_path: Path) -> None:
     rows = json.loads((out / "sweep.json").read_text())
     assert len(rows) == 4
     ok = [row for row in rows if not row["error"]]
-    assert len(ok) == 4 and all(row["ticks_per_s"] for row in ok)
+    # (fast 300, slow 200) is refused by the strategy's params: a row, not a crash
+    bad = [row for row in rows if row["error"]]
+    assert len(ok) == 3 and all(row["ticks_per_s"] for row in ok)
+    assert len(bad) == 1 and "must be smaller than slow" in bad[0]["error"]
     assert (out / "heatmap.png").read_bytes().startswith(b"\x89PNG")
     html = (out / "sweep.html").read_text()
     assert html.count("<tr>") == 5 and "data:image/png;base64," in html
