@@ -100,7 +100,8 @@ C_REJECTS = 12
 C_QUEUE_FULL = 13  # intents refused because the pending ring was full
 C_ORDERS_FULL = 14  # orders refused because the live table was full
 C_SEEDED = 15  # 1 once the account was taken from ctx.cash/ctx.positions (seed_from_ctx)
-N_CTR = 16
+C_DEAD = 16  # rows marked dead since the last compaction
+N_CTR = 20
 
 #: Marker of an empty slot of the dedup hash set (client ids are positive).
 EMPTY = -1

@@ -15,6 +15,7 @@ import numpy as np
 from tradeloop_sdk import report
 
 from ._layout import (
+    C_DEAD,
     C_FILLS,
     C_MAX_CID,
     C_NEXT_PRIO,
@@ -211,6 +212,9 @@ def move_to_end(st: Any, r: int) -> int:
 @numba.njit(cache=True)
 def compact(st: Any) -> None:
     """Drop dead rows, keeping priority order."""
+    if st.ctr[C_DEAD] == 0:
+        return
+    st.ctr[C_DEAD] = 0
     n = st.ctr[C_NLIVE]
     w = 0
     for r in range(n):
@@ -244,6 +248,7 @@ def finish(params: Any, st: Any, r: int) -> None:
     release_hold(params, st, r)
     st.of[r, F_LEAVES] = 0.0
     st.oi[r, I_RESTING] = DEAD
+    st.ctr[C_DEAD] += 1
 
 
 @numba.njit(cache=True)
