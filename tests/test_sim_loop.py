@@ -10,13 +10,13 @@ from typing import Any
 import numba
 import numpy as np
 import pytest
+from tradeloop.loop import build_loop
 from tradeloop_plugin_sim import Sim, SimVenue
 from tradeloop_plugin_sim.testing import quote, ticks, trade
 from tradeloop_sdk import (
     ComponentKind,
     HotPath,
     Intent,
-    IntentAction,
     OrderType,
     ReportKind,
     Side,
@@ -26,8 +26,6 @@ from tradeloop_sdk import (
     cancel,
     submit,
 )
-
-from tradeloop.loop import build_loop
 
 pytestmark = pytest.mark.slow  # compiles a fused loop
 
