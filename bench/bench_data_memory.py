@@ -102,6 +102,7 @@ fast = 50
 slow = 400
 qty = 0.01
 max_position = 0.01
+allow_short = false
 tick_kind = "quote"
 [backtest.cash]
 USD = "1000000"

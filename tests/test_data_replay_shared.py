@@ -122,6 +122,7 @@ fast = 5
 slow = 20
 qty = 0.01
 max_position = 0.01
+allow_short = false  # spot: no BTC to sell short
 tick_kind = "quote"
 
 [backtest.cash]

@@ -20,6 +20,9 @@ from ._stream import paced, rebatch
 
 log = logging.getLogger(__name__)
 
+#: rows read per catalog stream at a time
+READ_ROWS = 16_384
+
 
 def parse_time(text: str | int | None) -> int | None:
     """ns since epoch from an int, a digit string (ns) or an ISO 8601 date/time (UTC if naive)."""
@@ -190,8 +193,10 @@ class CatalogSource:
         if symbols is not None:
             sym = {s: i for s, i in sym.items() if s in set(symbols)}
         self._rows = 0
+        # small reads per stream keep the merge's buffers and copies small; the loop still
+        # gets chunks of chunk_rows
         merged = self.catalog.read(
-            self.venue_ids, sym, start_ns=lo, end_ns=hi, batch_rows=self.chunk_rows
+            self.venue_ids, sym, start_ns=lo, end_ns=hi, batch_rows=min(self.chunk_rows, READ_ROWS)
         )
         for chunk in rebatch(merged, self.chunk_rows):
             self._rows += len(chunk)
