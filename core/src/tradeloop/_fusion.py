@@ -294,6 +294,13 @@ class _Gen:
         if not live and self.venue is not None and self.c[self.venue].on_tick is not None:
             L += self.call(self.venue, "on_tick", "tick", None, "")
             L += ["if counts[1] != 0:", f"    _reports({self.CA})"]
+        # A guard's on_tick runs after the venue and before strategies: a drawdown guard that
+        # marks this tick to market can set the kill switch before any strategy reacts to it.
+        for k in self.of_kind(ComponentKind.GUARD):
+            if self.c[k].on_tick is not None:
+                L += self.call(k, "on_tick", "tick", None, "")
+        if any(self.c[k].on_tick is not None for k in self.of_kind(ComponentKind.GUARD)):
+            L += ["check_kill(bctx, bks)"]
         for k in self.of_kind(ComponentKind.STRATEGY, ComponentKind.STAGE):
             if self.c[k].on_tick is not None:
                 L += self.call(k, "on_tick", "tick", None, "")
