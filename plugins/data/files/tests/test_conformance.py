@@ -18,7 +18,8 @@ N = 6_000
 
 
 def _frame(gap: bool = False) -> dict[str, np.ndarray]:
-    seq = np.arange(1, N + 1)
+    # one sequence per symbol (rows alternate A, B), so only the injected jump is a gap
+    seq = np.arange(N) // 2 + 1
     if gap:
         seq[N // 2 :] += 5
     mid = 100 + np.cumsum(np.random.default_rng(0).normal(0, 0.01, N))

@@ -10,11 +10,13 @@ Use it by subclassing the class for your kind in your tests and providing its fi
 
 or run it against any installed plugin with
 ``pytest --pyargs tradeloop_sdk.conformance.suite --tradeloop-plugin KIND:NAME``
-(the plugin must implement ``tradeloop_conformance_harness`` for brokers and rails).
+(the plugin must implement ``tradeloop_conformance_harness`` for brokers and rails, and
+for any component the kit cannot build from default parameters).
 """
 
 from ._broker import BrokerConformance, BrokerHarness, Session
 from ._data import DataProviderConformance
+from ._gates import GateConformance
 from ._kernels import GuardConformance, KernelConformance
 from ._rail import FundingRailConformance
 
@@ -23,6 +25,7 @@ __all__ = [
     "BrokerHarness",
     "DataProviderConformance",
     "FundingRailConformance",
+    "GateConformance",
     "GuardConformance",
     "KernelConformance",
     "Session",

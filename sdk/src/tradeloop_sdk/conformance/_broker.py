@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from .._enums import OrderState, OrderType, Reason, ReportKind, Side, TimeInForce
-from .._errors import OrderRejected
+from .._errors import OrderRejected, TradeloopError
 from .._protocols import Broker
 from .._records import Intent, Report, SymbolSpec
 
@@ -40,6 +40,18 @@ class BrokerHarness(Protocol):
 
     async def set_market(self, bid: Decimal, ask: Decimal, bid_size: Decimal, ask_size: Decimal) -> None:
         """Make this the venue's top of book for ``symbol``."""
+
+    # Optional: ``async def aclose(self) -> None``, called at the end of every check inside
+    # its event loop, to release what make_broker started there (a server, a connection).
+    # Optional, for brokers that talk to their venue over a network: ``async def cut()``
+    # makes the venue unreachable (connections drop, new ones are refused) and
+    # ``async def restore()`` brings it back, venue state intact.
+
+
+async def _aclose(harness: Any) -> None:
+    close = getattr(harness, "aclose", None)
+    if close is not None:
+        await close()
 
 
 class Session:
@@ -71,7 +83,7 @@ class Session:
         """Await a broker call; a call that hangs fails the check (timeout behaviour)."""
         try:
             return await asyncio.wait_for(aw, self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pytest.fail(f"broker call did not complete within {self.timeout_s}s (calls must time out or finish)")
 
     def of(self, cid: int) -> list[Report]:
@@ -119,10 +131,13 @@ class BrokerConformance:
     def run(self, harness: BrokerHarness) -> Callable[[Callable[..., Awaitable[None]]], None]:
         def _run(check: Callable[..., Awaitable[None]]) -> None:
             async def main() -> None:
-                broker = await harness.make_broker()
-                async with Session(broker, harness.timeout_s) as s:
-                    spec = (await s.call(broker.venue_spec())).spec(harness.symbol)
-                    await check(s, spec, harness)
+                try:
+                    broker = await harness.make_broker()
+                    async with Session(broker, harness.timeout_s) as s:
+                        spec = (await s.call(broker.venue_spec())).spec(harness.symbol)
+                        await check(s, spec, harness)
+                finally:
+                    await _aclose(harness)
 
             asyncio.run(main())
 
@@ -239,7 +254,7 @@ class BrokerConformance:
         async def check(s: Session, spec: SymbolSpec, h: BrokerHarness) -> None:
             if OrderType.STOP not in spec.order_types:
                 pytest.skip("venue does not support STOP orders")
-            bid, ask, size = await self._quote(h, spec)
+            _, ask, size = await self._quote(h, spec)
             stop = ask + spec.tick_size * 20
             await s.call(s.broker.submit(self._intent(h, cid, Side.BUY, OrderType.STOP, self._qty(spec), None,
                                                       TimeInForce.GTC, stop)))
@@ -331,6 +346,12 @@ class BrokerConformance:
         rest, take = self._cid(request, 1), self._cid(request, 2)
 
         async def main() -> None:
+            try:
+                await restart()
+            finally:
+                await _aclose(harness)
+
+        async def restart() -> None:
             first = await harness.make_broker()
             async with Session(first, harness.timeout_s) as s:
                 spec = (await s.call(first.venue_spec())).spec(harness.symbol)
@@ -350,3 +371,64 @@ class BrokerConformance:
                 await s2.settle(rest)
 
         asyncio.run(main())
+
+    def test_unreachable_venue_fails_fast_then_recovers(self, run: Any, harness: BrokerHarness,
+                                                        request: pytest.FixtureRequest) -> None:
+        if not hasattr(harness, "cut"):
+            pytest.skip("the harness cannot cut the venue off (an in-process broker has no link to lose)")
+        rest, take = self._cid(request, 1), self._cid(request, 2)
+
+        async def check(s: Session, spec: SymbolSpec, h: Any) -> None:
+            bid, ask, _ = await self._quote(h, spec)
+            qty = self._qty(spec)
+            await s.call(s.broker.submit(self._intent(h, rest, Side.BUY, OrderType.LIMIT, qty, bid - spec.tick_size * 5)))
+            await s.wait_for(rest, lambda rs: any(r.kind == ReportKind.ACK for r in rs), "an ACK")
+            await h.cut()
+            # with the venue gone, calls fail with a tradeloop error or finish: they never hang
+            sent = await _fails_or_finishes(s.broker.submit(
+                self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)), h.timeout_s, "submit()")
+            await _fails_or_finishes(s.broker.open_orders(), h.timeout_s, "open_orders()")
+            await h.restore()
+            opened = await _retry(s.broker.open_orders, h.timeout_s, "open_orders() after the venue came back")
+            assert rest in {o.client_id for o in opened}, "the resting order must be listed after the venue returns"
+            if not sent:
+                # the outcome of that submit is unknown to the caller: a retry must not double it
+                try:
+                    await _retry(lambda: s.broker.submit(
+                        self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)),
+                        h.timeout_s, "a retried submit")
+                except OrderRejected as exc:
+                    assert exc.reason == Reason.DUPLICATE_ORDER, f"a retried submit was refused with {exc.reason}"
+            await s.settle(take)
+            assert filled(s.of(take)) <= qty, f"client id {take} filled {filled(s.of(take))} for {qty} across the outage"
+            await s.call(s.broker.cancel(rest))
+            await s.settle(rest)
+
+        run(check)
+
+
+async def _fails_or_finishes(aw: Awaitable[Any], timeout_s: float, what: str) -> bool:
+    """True if ``aw`` finished, False if it raised a TradeloopError; fail if it hung."""
+    try:
+        await asyncio.wait_for(aw, timeout_s)
+        return True
+    except TimeoutError:
+        pytest.fail(f"with the venue unreachable, {what} hung for {timeout_s}s: it must fail "
+                    "(ConnectionLost, BrokerError) or time out by itself")
+    except TradeloopError:
+        return False
+
+
+async def _retry(call: Callable[[], Awaitable[T]], timeout_s: float, what: str) -> T:
+    """Call until it stops raising ConnectionLost-style errors (reconnecting), within the timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            return await asyncio.wait_for(call(), max(0.01, deadline - loop.time()))
+        except OrderRejected:
+            raise
+        except (TimeoutError, TradeloopError) as exc:
+            if loop.time() >= deadline:
+                pytest.fail(f"{what}: still failing after {timeout_s}s ({exc!r}): the broker must reconnect")
+            await asyncio.sleep(0.05)

@@ -2,11 +2,18 @@
 
 Fixtures to provide: ``provider`` (a DataProvider with enough data for several chunks),
 ``universe``, and optionally ``gappy_provider`` (one whose data has a sequence gap).
+A live provider (one that only streams) is checked through :class:`LiveChunks`, which
+turns its ``stream()`` into the ``chunks()`` the checks read, chunk by chunk.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import queue
+import threading
 import tracemalloc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -60,15 +67,16 @@ class DataProviderConformance:
         assert isinstance(st, DataStats), "stats() must return tradeloop_sdk.DataStats"
         assert st.rows > 0, "stats().rows must count what was read"
 
-    def test_gaps_are_reported(self, request: pytest.FixtureRequest) -> None:
+    def test_gaps_are_reported(self, request: pytest.FixtureRequest, provider: Any) -> None:
+        # (``provider`` ties this check to the provider under test, parametrized suites included)
         try:
             gappy = request.getfixturevalue("gappy_provider")
         except pytest.FixtureLookupError:
             pytest.skip("no gappy_provider fixture: this provider does not claim gap detection")
-        flagged = 0
-        for chunk in gappy.chunks():
-            flagged += int(np.count_nonzero(chunk["flags"] & int(TickFlag.GAP)))
-        assert gappy.stats().gaps > 0 or flagged > 0, "a sequence gap must be counted in stats().gaps or flagged GAP"
+        gaps = _gaps(gappy)
+        assert gaps > 0, "a sequence gap must be counted in stats().gaps or flagged GAP"
+        clean = _gaps(provider)
+        assert clean < gaps, f"the gap-free data reports {clean} gaps, the gappy data {gaps}: gaps are misdetected"
 
     def test_memory_is_bounded(self, provider: Any) -> None:
         tracemalloc.start()
@@ -86,3 +94,81 @@ class DataProviderConformance:
                 f"memory held grows with the data: {early} bytes after 2 chunks, {peaks[-1]} after {len(peaks)}"
             )
 
+
+
+def _gaps(provider: Any) -> int:
+    """Gaps a provider reports over all its data: counted in stats, or ticks flagged GAP."""
+    flagged = 0
+    for chunk in provider.chunks():
+        flagged += int(np.count_nonzero(chunk["flags"] & int(TickFlag.GAP)))
+    return max(int(provider.stats().gaps), flagged)
+
+
+_END = object()
+
+
+class LiveChunks:
+    """``chunks()`` over a live provider's ``stream()``, for the checks above.
+
+    ``harness.serve()`` is an async context manager giving a session with ``params`` (what
+    the provider is built from, via ``build``) and ``publish()`` (send the scenario's ticks,
+    then end the stream). The stream runs in an event loop on a worker thread and hands
+    each batch over through a queue of two, so the checks see it as it arrives.
+    """
+
+    def __init__(self, harness: Any, build: Callable[[Any], Any], timeout_s: float = 30.0) -> None:
+        self.harness = harness
+        self.build = build
+        self.timeout_s = timeout_s
+        self.provider: Any = None
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Every batch the live provider streams for one publication of the scenario."""
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+        worker = threading.Thread(target=self._work, args=(handoff,), daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:
+                    item = handoff.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    pytest.fail(f"the live stream produced nothing for {self.timeout_s}s")
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            # a check that stopped early: drain so the worker can finish and close the stream
+            deadline = threading.Event()
+            timer = threading.Timer(self.timeout_s, deadline.set)
+            timer.start()
+            while worker.is_alive() and not deadline.is_set():
+                with contextlib.suppress(queue.Empty):
+                    handoff.get(timeout=0.05)
+            timer.cancel()
+
+    def _work(self, handoff: queue.Queue[Any]) -> None:
+        async def pump(stream: Any) -> None:
+            loop = asyncio.get_running_loop()
+            async for batch in stream:
+                await loop.run_in_executor(None, handoff.put, batch)
+
+        async def main() -> None:
+            async with self.harness.serve() as session:
+                self.provider = self.build(session.params)
+                consumer = asyncio.ensure_future(pump(self.provider.stream()))
+                await asyncio.wait_for(session.publish(), self.timeout_s)
+                await asyncio.wait_for(consumer, self.timeout_s)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            handoff.put(exc)
+        handoff.put(_END)
+
+    def stats(self) -> DataStats:
+        """The live provider's stats after a stream."""
+        assert self.provider is not None, "stats() before chunks()"
+        st: DataStats = self.provider.stats()
+        return st

@@ -18,6 +18,7 @@ from .._dtypes import TICK_DTYPE
 from .._enums import ComponentKind, OrderType, Reason, Side, TimeInForce
 from .._hotpath import HotPath, Universe
 from ..strategy_testing import drive, drive_components
+from ._fused import run_single
 
 HotPathFactory = Callable[[Universe], HotPath]
 
@@ -55,12 +56,14 @@ class KernelConformance:
             assert "<locals>" not in hp.on_tick.py_func.__qualname__, \
                 f"on_tick must be module-level in {mod} so the fused loop can import it"
 
+    @pytest.fixture
+    def run_in_fused_loop(self) -> Callable[[HotPathFactory, Universe, np.ndarray], None]:
+        """Compile the component into a fused loop and run ticks (the suite shares one loop)."""
+        return run_single
+
     def test_compiles_and_runs_in_the_fused_loop(self, make_component: HotPathFactory, universe: Universe,
-                                                 ticks: np.ndarray) -> None:
-        loop_mod = pytest.importorskip("tradeloop.loop", reason="the tradeloop kernel is not installed")
-        loop = loop_mod.build_loop(universe, [make_component(universe)], mode="backtest")
-        loop.run(ticks)
-        assert int(loop.ctx.control[0]["ticks_in"]) == len(ticks), "the fused loop must see every tick"
+                                                 ticks: np.ndarray, run_in_fused_loop: Any) -> None:
+        run_in_fused_loop(make_component, universe, ticks)
 
     def test_emits_intents_on_its_scenario(self, make_component: HotPathFactory, universe: Universe,
                                            ticks: np.ndarray) -> None:
@@ -144,4 +147,4 @@ class GuardConformance:
             assert new_qty >= 0, "a resize below zero is a reject: return a Reason instead"
 
 
-__all__ = ["GuardConformance", "KernelConformance", "TICK_DTYPE"]
+__all__ = ["TICK_DTYPE", "GuardConformance", "KernelConformance"]

@@ -3,92 +3,38 @@
 
     pytest --pyargs tradeloop_sdk.conformance.suite --tradeloop-plugin strategies:ema_cross
 
+or, from a test module, by subclassing a class below and naming the plugins in
+``plugin_refs`` (how tradeloop's own CI runs the kit over every first-party plugin).
+
 Components are built from their default parameters. A plugin may implement the hook
-``tradeloop_conformance_harness(kind)`` to supply what the kit cannot make by itself: a
-broker harness, a rail with a request factory, or a universe and scenario ticks.
+``tradeloop_conformance_harness(kind)`` to supply what the kit cannot make by itself
+(see :mod:`tradeloop_sdk.conformance._resolve`): parameters, a universe and scenario
+ticks, a broker harness, a rail's request factory, data for a provider to read.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as md
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from .._hookspecs import ComponentSpecs, EventSpecs, PROJECT
-from .._hotpath import Universe
+from .._enums import TickKind
+from .._hotpath import HotPath, Universe
 from ..strategy_testing import make_ticks
 from . import (
     BrokerConformance,
     DataProviderConformance,
     FundingRailConformance,
+    GateConformance,
     GuardConformance,
     KernelConformance,
 )
-
-_GROUP = {
-    "brokers": "tradeloop.brokers",
-    "data": "tradeloop.data",
-    "strategies": "tradeloop.strategies",
-    "stages": "tradeloop.stages",
-    "guards": "tradeloop.guards",
-    "rails": "tradeloop.rails",
-}
-
-
-_FROM_UNIVERSE = {
-    "venue": lambda u: u.venues[0],
-    "symbol": lambda u: u.symbols[0],
-    "venues": lambda u: list(u.venues),
-    "symbols": lambda u: list(u.symbols),
-}
-
-
-def _default_params(params_cls: Any, universe: Universe, ref: str) -> Any:
-    import attrs
-
-    kwargs = {}
-    for f in attrs.fields(params_cls):
-        if f.default is not attrs.NOTHING:
-            continue
-        if f.name not in _FROM_UNIVERSE:
-            raise pytest.UsageError(
-                f"{ref}: parameter {f.name!r} has no default; implement "
-                "tradeloop_conformance_harness(kind) to give the kit a scenario"
-            )
-        kwargs[f.name] = _FROM_UNIVERSE[f.name](universe)
-    return params_cls(**kwargs)
-
-
-def load_component(ref: str, universe: Universe | None = None) -> Any:
-    """Instantiate ``KIND:NAME`` from its entry point with default params, hooks validated.
-
-    Required ``venue``/``symbol``(``s``) parameters are taken from ``universe``.
-    """
-    import pluggy
-
-    kind, _, name = ref.partition(":")
-    if kind not in _GROUP:
-        raise pytest.UsageError(f"--tradeloop-plugin {ref}: kind must be one of {', '.join(_GROUP)}")
-    eps = [ep for ep in md.entry_points(group=_GROUP[kind]) if ep.name == name]
-    if not eps:
-        raise pytest.UsageError(f"--tradeloop-plugin {ref}: no plugin {name!r} in {_GROUP[kind]}")
-    cls = eps[0].load()
-    params_cls = getattr(cls, "Params", None)
-    universe = universe or default_scenario()[0]
-    obj = cls(_default_params(params_cls, universe, ref)) if params_cls is not None else cls()
-    pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(ComponentSpecs)
-    pm.add_hookspecs(EventSpecs)
-    pm.register(obj, name=ref)
-    pm.check_pending()
-    return obj
-
-
-def _harness(obj: Any, kind: str) -> Any:
-    fn = getattr(obj, "tradeloop_conformance_harness", None)
-    return fn(kind=kind) if fn is not None else None
+from ._data import LiveChunks
+from ._fused import run_shared
+from ._resolve import Resolved, build_params, instantiate, resolve, split_ref
 
 
 def default_scenario() -> tuple[Universe, np.ndarray]:
@@ -96,24 +42,35 @@ def default_scenario() -> tuple[Universe, np.ndarray]:
     rng = np.random.default_rng(3)
     steps = rng.normal(0, 1, 4000) + 2 * np.sin(np.arange(4000) / 150)
     prices = 30_000 + np.cumsum(steps)
-    from .._enums import TickKind
-
     return Universe(("sim",), ("BTCUSDT",), ("USDT", "BTC")), make_ticks(
         np.round(prices, 2), kind=TickKind.QUOTE, spread=0.5
     )
 
 
+def load_component(ref: str, universe: Universe | None = None) -> Any:
+    """Instantiate ``KIND:NAME`` from its entry point (harness params, hooks validated).
+
+    Required ``venue``/``symbol``(``s``) parameters are taken from ``universe``.
+    """
+    return resolve(ref, universe or default_scenario()[0]).component
+
+
 class _Base:
     kinds: tuple[str, ...] = ()
+    #: plugins to check (``KIND:NAME``); None: those named by ``--tradeloop-plugin``
+    plugin_refs: Sequence[str] | None = None
 
     @pytest.fixture
-    def component(self, plugin_ref: str) -> Any:
-        return load_component(plugin_ref)
+    def resolved(self, plugin_ref: str) -> Resolved:
+        return resolve(plugin_ref, default_scenario()[0])
 
     @pytest.fixture
-    def scenario(self, component: Any, plugin_ref: str) -> tuple[Universe, np.ndarray]:
-        h = _harness(component, plugin_ref.partition(":")[0])
-        return (h.universe, h.ticks) if h is not None and hasattr(h, "ticks") else default_scenario()
+    def component(self, resolved: Resolved) -> Any:
+        return resolved.component
+
+    @pytest.fixture
+    def scenario(self, resolved: Resolved) -> tuple[Universe, np.ndarray]:
+        return scenario_of(resolved)
 
     @pytest.fixture
     def universe(self, scenario: tuple[Universe, np.ndarray]) -> Universe:
@@ -124,45 +81,106 @@ class _Base:
         return scenario[1]
 
     @pytest.fixture
-    def make_component(self, plugin_ref: str) -> Any:
-        def make(universe: Universe) -> Any:
-            return load_component(plugin_ref, universe).tradeloop_hot_path(universe=universe)
+    def make_component(self, plugin_ref: str, resolved: Resolved) -> Any:
+        def make(universe: Universe) -> HotPath:
+            obj = instantiate(resolved.cls, resolved.params, universe, plugin_ref)
+            hp: HotPath = obj.tradeloop_hot_path(universe=universe)
+            return hp
 
         return make
 
 
-class TestKernels(_Base, KernelConformance):
+def scenario_of(resolved: Resolved) -> tuple[Universe, np.ndarray]:
+    """The harness's universe and ticks, or the default scenario."""
+    ticks = getattr(resolved.harness, "ticks", None)
+    return (resolved.universe, ticks) if ticks is not None else default_scenario()
+
+
+class _Fused:
+    """Compile every hot-path plugin of the session into one fused loop, once.
+
+    A cold fused compile takes tens of seconds, so one loop holds the strategies, stages
+    and gates under test together (as a real config does); a component that breaks that
+    compile is then compiled alone, so the failure names it and spares the others.
+    """
+
+    @pytest.fixture
+    def run_in_fused_loop(self, request: pytest.FixtureRequest, plugin_ref: str) -> Any:
+        refs = tuple(r for r in _session_refs(request) if split_ref(r)[0] in _FUSED_KINDS)
+
+        def build(ref: str, universe: Universe) -> HotPath:
+            r = resolve(ref, default_scenario()[0])
+            obj = instantiate(r.cls, r.params, universe, ref)
+            hp: HotPath = obj.tradeloop_hot_path(universe=universe)
+            return hp
+
+        def scenario(ref: str) -> tuple[Universe, np.ndarray]:
+            return scenario_of(resolve(ref, default_scenario()[0]))
+
+        return lambda make, universe, ticks: run_shared(plugin_ref, refs, build, scenario, make, universe, ticks)
+
+
+_FUSED_KINDS = ("strategies", "stages", "guards")
+
+
+def _session_refs(request: pytest.FixtureRequest) -> list[str]:
+    refs = getattr(request.cls, "plugin_refs", None)
+    return list(refs) if refs is not None else list(request.config.getoption("--tradeloop-plugin"))
+
+
+class TestKernels(_Fused, _Base, KernelConformance):
     """Strategies and stages."""
 
     kinds = ("strategies", "stages")
 
 
 class TestGuards(_Base, GuardConformance):
-    """Guards (not data-quality gates, which check ticks)."""
+    """Guards: components that check intents (``HotPath`` kind GUARD)."""
 
     kinds = ("guards",)
+    hot_path_kinds = ("GUARD",)
+
+
+class TestGates(_Fused, _Base, GateConformance):
+    """Data-quality gates: components of the ``guards`` group that flag ticks (kind GATE)."""
+
+    kinds = ("guards",)
+    hot_path_kinds = ("GATE",)
 
     @pytest.fixture
-    def make_component(self, plugin_ref: str) -> Any:
-        from .._enums import ComponentKind
-
-        def make(universe: Universe) -> Any:
-            hp = load_component(plugin_ref, universe).tradeloop_hot_path(universe=universe)
-            if hp.kind == ComponentKind.GATE:
-                pytest.skip(f"{plugin_ref} is a data-quality gate: it checks ticks, not intents")
-            return hp
-
-        return make
+    def defect_ticks(self, resolved: Resolved) -> np.ndarray | None:
+        return getattr(resolved.harness, "defect_ticks", None)
 
 
 class TestDataProviders(_Base, DataProviderConformance):
-    """Data providers."""
+    """Data providers: historical (``chunks()``), or live (``stream()``, harness ``serve``)."""
 
     kinds = ("data",)
 
+    def _build(self, plugin_ref: str, resolved: Resolved, params: Any) -> Any:
+        obj = instantiate(resolved.cls, params, resolved.universe, plugin_ref)
+        return obj.tradeloop_data_provider(universe=resolved.universe)
+
     @pytest.fixture
-    def provider(self, component: Any, universe: Universe) -> Any:
-        return component.tradeloop_data_provider(universe=universe)
+    def universe(self, resolved: Resolved) -> Universe:
+        return resolved.universe
+
+    @pytest.fixture
+    def provider(self, plugin_ref: str, resolved: Resolved, tmp_path: Path) -> Any:
+        h = resolved.harness
+        if hasattr(h, "serve"):
+            return LiveChunks(h, lambda params: self._build(plugin_ref, resolved, params))
+        if hasattr(h, "provider_params"):
+            return self._build(plugin_ref, resolved, h.provider_params(tmp_path / "data", gap=False))
+        return resolved.component.tradeloop_data_provider(universe=resolved.universe)
+
+    @pytest.fixture
+    def gappy_provider(self, plugin_ref: str, resolved: Resolved, tmp_path: Path) -> Any:
+        h = resolved.harness
+        params = h.provider_params(tmp_path / "gappy", gap=True) if hasattr(h, "provider_params") else None
+        if params is None:
+            pytest.skip("the harness offers no gappy data: this provider does not claim gap detection")
+        return self._build(plugin_ref, resolved, params)
 
 
 class TestBrokers(_Base, BrokerConformance):
@@ -171,11 +189,10 @@ class TestBrokers(_Base, BrokerConformance):
     kinds = ("brokers",)
 
     @pytest.fixture
-    def harness(self, component: Any) -> Any:
-        h = _harness(component, "brokers")
-        if h is None:
+    def harness(self, resolved: Resolved) -> Any:
+        if resolved.harness is None:
             pytest.fail("broker plugins must implement tradeloop_conformance_harness(kind) for the kit")
-        return h
+        return resolved.harness
 
 
 class TestRails(_Base, FundingRailConformance):
@@ -188,8 +205,10 @@ class TestRails(_Base, FundingRailConformance):
         return component.tradeloop_funding_rail()
 
     @pytest.fixture
-    def transfer_request(self, component: Any) -> Any:
-        h = _harness(component, "rails")
-        if h is None:
+    def transfer_request(self, resolved: Resolved) -> Any:
+        if resolved.harness is None:
             pytest.fail("rail plugins must implement tradeloop_conformance_harness(kind) for the kit")
-        return h.transfer_request
+        return resolved.harness.transfer_request
+
+
+__all__ = ["build_params", "default_scenario", "load_component"]

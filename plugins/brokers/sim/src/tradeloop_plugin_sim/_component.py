@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 from tradeloop_sdk import ComponentKind, HotPath, Universe, hookimpl, param
 
+from . import _conformance
 from ._broker import SimBroker
 from ._kernel import on_intent, on_tick
 from ._layout import make_state, sim_params
@@ -97,6 +98,9 @@ class Sim:
             return RemoteSimBroker(p.host, p.port)
         return SimBroker(self.venue(universe))
 
+    #: the conformance kit's harness (tradeloop_sdk.conformance), see _conformance.py
+    tradeloop_conformance_harness = _conformance.sim_harness
+
     def venue(self, universe: Universe, *,
               default_balances: Mapping[str, Decimal] | None = None) -> SimVenue:
         """A fresh :class:`SimVenue` with these params (``default_balances`` when none set)."""
@@ -134,3 +138,6 @@ class SimFeedComponent:
     def tradeloop_data_provider(self, universe: Universe) -> SimFeed:
         """A live DataProvider over the server's market-data stream."""
         return SimFeed(self.params.host, self.params.port, universe=universe)
+
+    #: the conformance kit's harness: a served scenario for the live stream
+    tradeloop_conformance_harness = staticmethod(_conformance.feed_harness)

@@ -50,7 +50,7 @@ class _Connection:
         self.lost = asyncio.Event()
 
     async def open(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port, limit=1 << 24)
         self.lost.clear()
         self._task = asyncio.get_running_loop().create_task(self._read())
 

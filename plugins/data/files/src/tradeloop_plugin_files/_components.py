@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 from tradeloop_sdk import DataError, DataStats, Universe, hookimpl, param
 
+from . import _conformance
 from ._catalog import Catalog
 from ._mapping import KINDS, TS_CHOICES, Mapping_
 from ._quality import POLICIES
@@ -130,6 +131,8 @@ class CsvData(_FileComponent):
     """
 
     Params = CsvParams  # type: ignore[assignment]
+    #: the conformance kit's harness (a staticmethod: a provider needs a path to exist)
+    tradeloop_conformance_harness = staticmethod(_conformance.csv_harness)
 
     def __init__(self, params: CsvParams) -> None:
         super().__init__(params)
@@ -140,6 +143,9 @@ class CsvData(_FileComponent):
 
 class ParquetData(_FileComponent):
     """Quotes, trades or bars from Parquet (or Arrow/Feather) files, read batch by batch."""
+
+    #: the conformance kit's harness (a staticmethod: a provider needs a path to exist)
+    tradeloop_conformance_harness = staticmethod(_conformance.parquet_harness)
 
 
 @attrs.frozen
@@ -215,6 +221,8 @@ class CatalogData:
     """Ticks from a local Parquet catalog (venue/symbol/day partitions), merged in time order."""
 
     Params = CatalogParams
+    #: the conformance kit's harness (a staticmethod: a provider needs a path to exist)
+    tradeloop_conformance_harness = staticmethod(_conformance.catalog_harness)
 
     def __init__(self, params: CatalogParams) -> None:
         self.params = params

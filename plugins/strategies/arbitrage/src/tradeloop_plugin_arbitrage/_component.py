@@ -6,6 +6,7 @@ import attrs
 import numpy as np
 from tradeloop_sdk import ComponentKind, HotPath, Universe, hookimpl, param, params_array
 
+from . import _conformance
 from . import _kernel as k
 
 
@@ -41,6 +42,8 @@ class CrossVenueArb:
         )
 
     name = "cross_venue_arb"
+    #: the conformance kit's scenario (a staticmethod: one venue cannot build this component)
+    tradeloop_conformance_harness = staticmethod(_conformance.harness)
 
     def __init__(self, params: Params) -> None:
         self.params = params

@@ -31,6 +31,7 @@ from tradeloop_sdk import (
     submit,
 )
 
+from . import _conformance
 from ._model import LinearModel
 
 # state layout (float64): [0] last price, [1] returns seen, [2] last cid, [3] last forecast,
@@ -126,6 +127,8 @@ class PyModel:
                 raise ValueError(f"coef has {len(self.coef)} values but lags is {self.lags}")
 
     name = "py_model"
+    #: the conformance kit's params (a staticmethod: defaults give no model to build)
+    tradeloop_conformance_harness = staticmethod(_conformance.harness)
 
     def __init__(self, params: Params, model: Any = None) -> None:
         self.params = params
