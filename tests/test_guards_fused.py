@@ -16,9 +16,11 @@ import tradeloop_plugin_quality as qual
 import tradeloop_plugin_risk as risk
 from tradeloop.loop import build_loop
 from tradeloop_sdk import (
+    NO_GUARD,
     TICK_DTYPE,
     BreakerState,
     ComponentKind,
+    EventKind,
     HotPath,
     Reason,
     SymbolSpec,
@@ -183,12 +185,29 @@ def test_kill_switch_stops_the_next_intent_in_the_same_iteration() -> None:
     loop.ctx.positions[0, 0]["qty"] = 10.0
     loop.ctx.positions[0, 0]["avg_price"] = 120.0  # marked at ~100.5: 195 under water
     loop.run(quotes(2))
-    reasons = [int(r) for r in loop.drain_intents()["reason"]]
-    # drawdown refuses the first and trips the switch; the next two in the same tick and
-    # everything after meet the kernel's kill check
-    assert reasons == [Reason.DRAWDOWN] + [Reason.KILL_SWITCH] * 5
+    intents = loop.drain_intents()
+    reasons = [int(r) for r in intents["reason"]]
+    # the drawdown guard marks the position on the first tick (its on_tick, before the
+    # strategy) and trips the switch: all three intents of that tick, and everything
+    # after, meet the kernel's kill check before any guard
+    assert reasons == [Reason.KILL_SWITCH] * 6
+    assert set(intents["guard"]) == {NO_GUARD}
+    (kill,) = [e for e in loop.drain_events() if e["kind"] == EventKind.KILL]
+    assert kill["ts"] == T0 and kill["code"] == Reason.DRAWDOWN
     assert loop.ctx.control[0]["kill"] == Reason.DRAWDOWN
     assert guards[-2].state[0]["worst_total"] > 100.0
+
+
+def test_a_guard_that_trips_the_kill_stops_the_rest_of_its_iteration() -> None:
+    loop, guards = _order_loop(precision_first=False, per_tick=3, max_dd=100.0)
+    loop.ctx.positions[0, 0]["realized"] = -195.0  # flat, so no tick moves equity
+    loop.run(quotes(2))
+    reasons = [int(r) for r in loop.drain_intents()["reason"]]
+    # drawdown refuses the first intent and trips the switch; the next two in the same
+    # tick and everything after meet the kernel's kill check
+    assert reasons == [Reason.DRAWDOWN] + [Reason.KILL_SWITCH] * 5
+    assert loop.ctx.control[0]["kill"] == Reason.DRAWDOWN
+    assert guards[-2].state[0]["worst_total"] == pytest.approx(195.0)
 
 
 def test_circuit_breaker_opens_on_venue_rejects_in_the_loop() -> None:

@@ -12,8 +12,16 @@ from typing import Any
 
 import numba
 import numpy as np
-from tradeloop_sdk import EventKind, IntentAction, Reason, ReportKind
-from tradeloop_sdk._context import EVENTS_LOST, N_EVENTS, N_INTENTS, cancel, record_event
+from tradeloop_sdk import EventKind, IntentAction, OrderType, Reason, ReportKind, Side, TimeInForce
+from tradeloop_sdk._context import (
+    EVENTS_LOST,
+    N_EVENTS,
+    N_INTENTS,
+    cancel,
+    is_kernel_flatten,
+    record_event,
+    submit,
+)
 
 from ._atomics import load_acquire
 from ._kstate import (
@@ -47,6 +55,8 @@ EV_GUARD_RESIZE = EventKind.GUARD_RESIZE
 EV_KILL = EventKind.KILL
 
 KC_LOG_LOST = 10  # log rows lost (log full inside one chunk; see docs)
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_MARKET, _IOC = int(OrderType.MARKET), int(TimeInForce.IOC)
 
 
 @numba.njit(cache=True)
@@ -77,7 +87,7 @@ def admit(ctx: Any, ks: Any, i: int) -> int:
     it = ctx.intents[i]
     action = it["action"]
     if action != IntentAction.CANCEL:
-        if ctx.control[0]["kill"] != 0:
+        if ctx.control[0]["kill"] != 0 and not is_kernel_flatten(ctx, i):
             return Reason.KILL_SWITCH
         if ctx.control[0]["pause"] != 0:
             return Reason.PAUSED
@@ -156,8 +166,37 @@ def log_intent(ctx: Any, ks: Any, i: int) -> None:
 
 
 @numba.njit(cache=True)
+def flatten_positions(ctx: Any) -> int:
+    """Emit a market IOC intent closing every nonzero position; returns how many.
+
+    Their client ids go to ``control.flatten_from/flatten_to``, which is what lets them
+    past the kill refusal (:func:`tradeloop_sdk.is_kernel_flatten`); the guards after the
+    kernel's own checks (precision, venue) still judge them, and the intent log keeps them
+    with ``source`` = the kernel.
+    """
+    c = ctx.control[0:1]
+    first = c[0]["next_client_id"]
+    pos = ctx.positions
+    n = 0
+    for v in range(pos.shape[0]):
+        for s in range(pos.shape[1]):
+            q = pos[v, s]["qty"]
+            if q == 0.0:
+                continue
+            side = _SELL if q > 0.0 else _BUY
+            if submit(ctx, KERNEL_COMPONENT, v, s, side, _MARKET, _IOC, abs(q), np.nan) < 0:
+                break  # intent buffer full: what was emitted still goes out
+            n += 1
+    c[0]["flatten_from"] = first
+    c[0]["flatten_to"] = c[0]["next_client_id"]
+    return n
+
+
+@numba.njit(cache=True)
 def check_kill(ctx: Any, ks: Any) -> None:
-    """Act once on a change of ``control.kill``: event, and cancels if cancel_on_kill."""
+    """Act once on a change of ``control.kill``: event, then the kill policy: cancel live
+    orders if ``cancel_on_kill``, close positions if ``flatten_on_kill`` (cancels first, so
+    a resting order cannot reopen what the flatten closes)."""
     kill = ctx.control[0]["kill"]
     if kill == ks.kc[KC_LAST_KILL]:
         return
@@ -171,6 +210,8 @@ def check_kill(ctx: Any, ks: Any) -> None:
             st = orders[k]["state"]
             if is_live(st) and st != 4 and cancel(ctx, KERNEL_COMPONENT, orders[k]["client_id"]) < 0:
                 break
+    if ctx.control[0]["flatten_on_kill"] != 0:
+        flatten_positions(ctx)
 
 
 @numba.njit(cache=True)
@@ -236,6 +277,7 @@ __all__ = [
     "admit",
     "apply_report",
     "check_kill",
+    "flatten_positions",
     "guard_verdict",
     "housekeeping",
     "log_intent",

@@ -16,9 +16,11 @@ from ._breaker import (
 )
 from ._context import (
     EVENT_DTYPE,
+    KERNEL_SOURCE,
     Context,
     EventKind,
     cancel,
+    is_kernel_flatten,
     is_tainted,
     make_context,
     mid,
@@ -119,6 +121,7 @@ __all__ = [
     "EVENT_DTYPE",
     "GUARD_DETAIL",
     "INTENT_DTYPE",
+    "KERNEL_SOURCE",
     "NO_GUARD",
     "ORDER_DTYPE",
     "POSITION_DTYPE",
@@ -191,6 +194,7 @@ __all__ = [
     "handle_error",
     "hookimpl",
     "hookspec",
+    "is_kernel_flatten",
     "is_tainted",
     "kill_reason",
     "make_context",

@@ -306,6 +306,27 @@ def is_tainted(ctx: Any, venue: int, symbol: int) -> bool:
     return b["flags"] != 0 or b["tainted_until"] > ctx.control[0]["now_ns"]
 
 
+#: ``source`` of intents the kernel itself emits (cancels and flattens on a kill).
+KERNEL_SOURCE = 0xFFFF
+
+
+@numba.njit(cache=True, inline="always")
+def is_kernel_flatten(ctx: Any, i: int) -> bool:
+    """True if ``ctx.intents[i]`` is a flatten order the kernel emitted on a kill.
+
+    Such an order only closes a position; the kill refusal lets it pass, and risk guards
+    that limit new risk or pace should too. A strategy cannot forge one: the client id
+    must be in the range the kernel recorded in ``control`` (flatten_from, flatten_to).
+    """
+    it = ctx.intents[i]
+    c = ctx.control[0]
+    return (
+        it["source"] == KERNEL_SOURCE
+        and it["action"] == 1
+        and c["flatten_from"] <= it["client_id"] < c["flatten_to"]
+    )
+
+
 @numba.njit(cache=True, inline="always")
 def order_slot(ctx: Any, client_id: int) -> int:
     """Index of ``client_id`` in ``ctx.orders``."""

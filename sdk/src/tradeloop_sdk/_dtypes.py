@@ -188,6 +188,10 @@ CONTROL_DTYPE = _record(
         ("tainted_ticks", "i8", 128),
         ("generation", "i8", 136),  # bumped on config reload
         ("iterations", "i8", 144),
+        # client ids [flatten_from, flatten_to) are the kernel's flatten orders of the last
+        # kill: they close positions, so the kill refusal and the risk guards let them pass
+        ("flatten_from", "i8", 152),
+        ("flatten_to", "i8", 160),
     ],
     192,
 )

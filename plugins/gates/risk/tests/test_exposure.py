@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
+import numpy as np
 import pytest
 import tradeloop_plugin_risk as risk
-from tradeloop_sdk import Reason, ReportKind, Side
+from tradeloop_sdk import TICK_DTYPE, Reason, ReportKind, Side, TickFlag
 
 
 def hp(rig: Any, comp: Any) -> Any:
@@ -131,3 +133,82 @@ def test_ewma_var_learns_volatility_from_marks(rig: Any) -> None:
     # VaR of N notional = N * sigma: the limit 1000 allows ~100k notional, ~1000 units
     assert rig.check(g, Side.BUY, 900.0) == 0
     assert rig.check(g, Side.BUY, 1200.0) == Reason.VAR_LIMIT
+
+
+@numba.njit(cache=True)
+def _on_tick(fn: Any, params: Any, state: Any, ctx: Any, ticks: Any) -> None:
+    # a Tick record has aliased fields: it reaches a kernel only from inside compiled code
+    fn(params, state, ctx, ticks[0])
+
+
+class _Tick:
+    def __init__(self, v: int = 0, s: int = 0, flags: int = 0) -> None:
+        self.t = np.zeros(1, TICK_DTYPE)
+        self.t["venue"], self.t["symbol"], self.t["kind"], self.t["flags"] = v, s, 1, flags
+
+
+def on_tick(g: Any, ctx: Any, tick: _Tick) -> None:
+    _on_tick(g.on_tick, g.params, g.state, ctx, tick.t)
+
+
+def test_drawdown_on_tick_kills_at_a_price_with_no_order(rig: Any) -> None:
+    comp = risk.Drawdown(risk.Drawdown.Params(capital=10_000.0, max_total=500.0))
+    g = hp(rig, comp)
+    assert g.on_tick is not None
+
+    def tick(bid: float, ask: float, **kw: Any) -> None:
+        rig.set_book(0, 0, bid, ask)
+        on_tick(g, rig.ctx, _Tick(**kw))
+
+    tick(99.0, 101.0)
+    assert comp.state[0]["tick_evals"] == 0  # flat: a tick cannot move equity
+    rig.position(0, 0, 10.0, avg=100.0)
+    tick(149.0, 151.0)  # +500: peak 10500
+    assert comp.state[0]["peak"] == pytest.approx(10_500.0)
+    tick(99.0, 101.0)  # drawdown 500 == limit
+    assert rig.ctx.control[0]["kill"] == 0
+    tick(0.9, 1.1, flags=TickFlag.CROSSED)  # a tainted print does not move equity
+    assert rig.ctx.control[0]["kill"] == 0 and comp.state[0]["equity"] == pytest.approx(10_000.0)
+    before = comp.state[0]["tick_evals"]
+    on_tick(g, rig.ctx, _Tick(s=1))  # no position on BBB
+    assert comp.state[0]["tick_evals"] == before
+    tick(98.9, 100.9)  # 501 below the peak
+    assert rig.ctx.control[0]["kill"] == Reason.DRAWDOWN
+    assert comp.state[0]["worst_total"] == pytest.approx(501.0)
+
+
+def test_drawdown_tick_path_agrees_with_a_full_evaluation(rig: Any) -> None:
+    g = hp(rig, risk.Drawdown(risk.Drawdown.Params(capital=1000.0)))
+    rig.position(0, 0, 3.0, avg=100.0)
+    rig.position(1, 1, -2.0, avg=50.0)
+    rig.set_book(1, 1, 49.0, 51.0)
+    rig.ctx.positions[1, 1]["realized"] = 7.0
+    assert rig.check(g) == 0  # full evaluation seeds the cache
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        v = int(rng.integers(0, 2))
+        mid = 100.0 * float(np.exp(rng.normal(0, 0.02))) if v == 0 else 50.0 * float(np.exp(rng.normal(0, 0.02)))
+        rig.set_book(v, v, mid - 0.5, mid + 0.5)
+        on_tick(g, rig.ctx, _Tick(v, v))
+        b = rig.ctx.books
+        full = 1000.0 + 7.0 + 3.0 * (0.5 * (b[0, 0]["bid"] + b[0, 0]["ask"]) - 100.0) - 2.0 * (
+            0.5 * (b[1, 1]["bid"] + b[1, 1]["ask"]) - 50.0)
+        assert g.state[0][0]["equity"] == pytest.approx(full, rel=1e-12)
+
+
+def test_ewma_var_samples_ticks_at_most_every_sample_s(rig: Any) -> None:
+    comp = risk.EwmaVar(risk.EwmaVar.Params(max_var=1e9, sample_s=1.0))
+    g = hp(rig, comp)
+    t = rig.T0
+    for k in range(21):  # a move every 0.5 s: only every other one is sampled
+        px = 100.0 * 1.001**k
+        rig.set_book(0, 0, px - 0.01, px + 0.01)
+        rig.now(t)
+        on_tick(g, rig.ctx, _Tick())
+        t += rig.S // 2
+    assert comp.state[0, 0]["n"] == 10
+    rig.now(t)
+    on_tick(g, rig.ctx, _Tick(flags=TickFlag.JUMP))
+    assert comp.state[0, 0]["n"] == 10  # tainted: not volatility
+    assert risk.EwmaVar.Params().max_var == 0.0  # default: estimate only, no limit
+    assert rig.check(hp(rig, risk.EwmaVar()), Side.BUY, 1e9) == 0

@@ -39,7 +39,8 @@ def test_concurrency_caps(rig: Any) -> None:
     rig.live_order(3, 0, 1, Side.SELL, 1.0)
     assert rig.check(g, s=1) == Reason.CONCURRENCY  # 3 == venue cap
     assert rig.check(g, v=1) == 0
-    rig.ctx.orders[1]["state"] = 6  # FILLED: no longer live
+    rig.ctx.orders[1]["state"] = 6  # FILLED: no longer live...
+    rig.report(g, ReportKind.FILL, qty=1.0)  # ...as the kernel's report of order 1 tells the guard
     assert rig.check(g, s=1) == 0
 
 

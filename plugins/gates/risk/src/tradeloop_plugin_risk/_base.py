@@ -46,6 +46,7 @@ class Guard:
     name = ""
     _check: Any = None
     _on_report: Any = None
+    _on_tick: Any = None  # optional: called every tick, before strategies (see docs/guards.md)
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -58,6 +59,10 @@ class Guard:
     def _state(self, universe: Universe) -> Any:
         return np.zeros((len(universe.venues), len(universe.symbols)), np.int64)
 
+    def _hot_state(self) -> Any:
+        """What the kernels get as ``state`` (by default ``self.state`` itself)."""
+        return self.state
+
     @hookimpl
     def tradeloop_hot_path(self, universe: Universe) -> HotPath:
         """The guard kernel with its params and freshly allocated state."""
@@ -67,8 +72,9 @@ class Guard:
         return HotPath(
             kind=ComponentKind.GUARD,
             params=params_array(self._params()),
-            state=self.state,
+            state=self._hot_state(),
             check=cls._check,
             on_report=cls._on_report,
+            on_tick=cls._on_tick,
             name=self.name,
         )

@@ -10,7 +10,8 @@ import numpy as np
 from tradeloop_sdk import Universe, param
 
 from . import _limits as k
-from ._base import Guard, pairs
+from . import _openbook as book
+from ._base import Guard, ns, pairs
 
 
 class PositionLimit(Guard):
@@ -19,11 +20,13 @@ class PositionLimit(Guard):
 
     ``per_symbol`` overrides the defaults: keys ``SYM``, ``venue:SYM`` or ``venue:*``,
     values ``{"max_qty": ..., "max_notional": ...}``. Reducing intents always pass; with
-    ``resize`` an intent is cut to the remaining headroom instead of refused.
+    ``resize`` an intent is cut to the remaining headroom instead of refused. Open orders
+    come from an incremental index of live orders (O(1) per order, see ``_openbook``).
     """
 
     name = "position_limit"
     _check = k.position_limit_check
+    _on_report = k.position_limit_report
 
     @attrs.frozen
     class Params:
@@ -52,7 +55,7 @@ class PositionLimit(Guard):
                     lim[v, s, 0] = float(over["max_qty"])
                 if "max_notional" in over:
                     lim[v, s, 1] = float(over["max_notional"])
-        return lim
+        return (lim, book.make(len(universe.venues), len(universe.symbols)))
 
 
 class PortfolioLimit(Guard):
@@ -100,13 +103,17 @@ class Drawdown(Guard):
     peak: in total, or since the start of the UTC day.
 
     Equity = ``capital`` + realized - fees + unrealized at the mark, evaluated on every
-    intent and every report. Limits are amounts and/or percentages of the peak; set any
-    combination (0: off). With ``kill`` off the guard only refuses while in breach.
+    intent, every report and every (untainted) tick of a symbol with a position: a price
+    that falls through the limit trips the kill switch on that tick, before strategies
+    see it. Limits are amounts and/or percentages of the peak; set any combination
+    (0: off). With ``kill`` off the guard only refuses while in breach. ``state`` is the
+    one-record ``DRAWDOWN_STATE_DTYPE`` array (peaks, equity, worst drawdowns).
     """
 
     name = "drawdown"
     _check = k.drawdown_check
     _on_report = k.drawdown_report
+    _on_tick = k.drawdown_tick
 
     @attrs.frozen
     class Params:
@@ -130,40 +137,48 @@ class Drawdown(Guard):
                 "kill": int(p.kill)}
 
     def _state(self, universe: Universe) -> Any:
+        # each position's last PnL, so a tick re-marks one position instead of all
+        self._contrib = np.zeros((len(universe.venues), len(universe.symbols)), np.float64)
         return np.zeros(1, k.DRAWDOWN_STATE_DTYPE)
+
+    def _hot_state(self) -> Any:
+        return (self.state, self._contrib)
 
 
 class EwmaVar(Guard):
     """Refuse (or cut) intents that lift portfolio value-at-risk above ``max_var`` (VAR_LIMIT).
 
     Each symbol's variance rate is an exponentially weighted average (half-life
-    ``halflife_s``, in time) of squared log moves of its mark, sampled whenever an intent
-    or report passes (the loop does not call guards per tick), floored at
-    ``floor_daily_vol``. VaR = z * sqrt(horizon) * sum |exposure| * sigma: no
-    diversification credit, so it errs on the safe side.
+    ``halflife_s``, in time) of squared log moves of its mark, sampled on ticks (and on
+    intents and reports) at most every ``sample_s``, floored at ``floor_daily_vol``.
+    VaR = z * sqrt(horizon) * sum |exposure| * sigma: no diversification credit, so it
+    errs on the safe side. ``max_var`` 0 turns the limit off (the estimate still runs).
     """
 
     name = "ewma_var"
     _check = k.var_check
     _on_report = k.var_report
+    _on_tick = k.var_tick
 
     @attrs.frozen
     class Params:
         """EWMA VaR guard parameters."""
 
-        max_var: float = param(gt=0.0, doc="largest VaR, quote units")
+        max_var: float = param(0.0, ge=0.0, doc="largest VaR, quote units (0: no limit)")
         z: float = param(2.326, gt=0.0, doc="quantile multiplier (2.326: 99% one-sided normal)")
         horizon_s: float = param(86400.0, gt=0.0, doc="VaR horizon (s)")
         halflife_s: float = param(3600.0, gt=0.0, doc="EWMA half-life of the variance (s)")
         min_samples: int = param(20, ge=0, doc="moves seen before the estimate counts")
         floor_daily_vol: float = param(0.0, ge=0.0, doc="volatility floor, per day (0.02 = 2%)")
+        sample_s: float = param(1.0, ge=0.0, doc="shortest time between two samples of a mark (s)")
         resize: bool = param(False, doc="cut to the headroom instead of refusing")
 
     def _params(self) -> dict[str, float | int]:
         p = self.params
         return {"max_var": p.max_var, "z": p.z, "horizon_s": p.horizon_s,
                 "tau_s": p.halflife_s / math.log(2.0), "min_samples": p.min_samples,
-                "floor_rate": p.floor_daily_vol**2 / 86400.0, "resize": int(p.resize)}
+                "floor_rate": p.floor_daily_vol**2 / 86400.0, "sample_ns": ns(p.sample_s),
+                "resize": int(p.resize)}
 
     def _state(self, universe: Universe) -> Any:
         return np.zeros((len(universe.venues), len(universe.symbols)), k.VAR_STATE_DTYPE)

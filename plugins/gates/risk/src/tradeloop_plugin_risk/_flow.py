@@ -16,10 +16,12 @@ from tradeloop_sdk import (
     ReportKind,
     breaker_allow,
     breaker_record,
+    is_kernel_flatten,
     record_breach,
     trip_kill,
 )
 
+from . import _openbook as book
 from ._limits import total_pnl
 
 _NEW = int(IntentAction.NEW)
@@ -61,8 +63,11 @@ def _ring_admit(ring: Any, pos: Any, idx: Any, now: int, window: int) -> bool:
 def rate_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     """At most ``venue_max`` orders per venue and ``symbol_max`` per symbol in any window.
 
-    Every intent that reaches this guard and passes uses budget, so put it last.
+    Every intent that reaches this guard and passes uses budget, so put it last. The
+    kernel's flatten orders pass without using budget: a kill must be able to get out.
     """
+    if is_kernel_flatten(ctx, i):
+        return 0
     vring, vpos, sring, spos = state
     p = params[0]
     it = ctx.intents[i]
@@ -87,22 +92,17 @@ def rate_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
 
 @numba.njit(cache=True)
 def concurrency_check(params: Any, state: Any, ctx: Any, i: int) -> int:
-    """At most ``venue_max`` live orders per venue and ``symbol_max`` per symbol (NEW only)."""
+    """At most ``venue_max`` live orders per venue and ``symbol_max`` per symbol (NEW only).
+
+    Counts come from the incremental live-order index in ``state`` (O(1) per order).
+    """
     it = ctx.intents[i]
-    if it["action"] != _NEW:
+    if it["action"] != _NEW or is_kernel_flatten(ctx, i):
         return 0
     p = params[0]
-    v = it["venue"]
-    s = it["symbol"]
-    n_v = 0
-    n_s = 0
-    orders = ctx.orders
-    for k in range(orders.shape[0]):
-        o = orders[k]
-        if 1 <= o["state"] <= 4 and o["venue"] == v:
-            n_v += 1
-            if o["symbol"] == s:
-                n_s += 1
+    if p["venue_max"] <= 0 and p["symbol_max"] <= 0:
+        return 0
+    n_v, n_s = book.live_counts(state, ctx, it["venue"], it["symbol"])
     if p["venue_max"] > 0 and n_v >= p["venue_max"]:
         record_breach(ctx, i, _CONCURRENCY, float(n_v + 1), float(p["venue_max"]), False)
         return _CONCURRENCY
@@ -113,10 +113,16 @@ def concurrency_check(params: Any, state: Any, ctx: Any, i: int) -> int:
 
 
 @numba.njit(cache=True)
+def concurrency_report(params: Any, state: Any, ctx: Any, j: int) -> None:
+    """Keep the live-order index in step with the report's order."""
+    book.on_report(state, ctx, j)
+
+
+@numba.njit(cache=True)
 def cooldown_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     """Refuse a NEW order on a symbol within ``cooldown_ns`` of its last trade."""
     it = ctx.intents[i]
-    if it["action"] != _NEW:
+    if it["action"] != _NEW or is_kernel_flatten(ctx, i):
         return 0
     p = params[0]
     v = it["venue"]
@@ -143,7 +149,12 @@ def cooldown_report(params: Any, state: Any, ctx: Any, j: int) -> None:
 
 @numba.njit(cache=True)
 def blocklist_check(params: Any, state: Any, ctx: Any, i: int) -> int:
-    """Refuse symbols and venues on the blocklist, and (optionally) inactive symbols."""
+    """Refuse symbols and venues on the blocklist, and (optionally) inactive symbols.
+
+    The kernel's flatten orders pass: closing a position on a blocked symbol is wanted.
+    """
+    if is_kernel_flatten(ctx, i):
+        return 0
     it = ctx.intents[i]
     v = it["venue"]
     s = it["symbol"]
@@ -241,10 +252,11 @@ def _kill_eval(params: Any, state: Any, ctx: Any) -> None:
 
 @numba.njit(cache=True)
 def kill_switch_check(params: Any, state: Any, ctx: Any, i: int) -> int:
-    """Evaluate the tripwires; refuse with KILL_SWITCH whenever the switch is set."""
+    """Evaluate the tripwires; refuse with KILL_SWITCH whenever the switch is set (except
+    the kernel's own flatten orders, which the kill policy sends)."""
     _kill_eval(params, state, ctx)
     k = ctx.control[0]["kill"]
-    if k != 0:
+    if k != 0 and not is_kernel_flatten(ctx, i):
         st = state[0][0]
         record_breach(ctx, i, _KILL_SWITCH, st["value"], st["limit"], False)
         return _KILL_SWITCH

@@ -12,7 +12,9 @@ from typing import Any
 
 import numba
 import numpy as np
-from tradeloop_sdk import OrderType, Reason, Side, record_breach, trip_kill
+from tradeloop_sdk import TAINTED, OrderType, Reason, Side, is_kernel_flatten, record_breach, trip_kill
+
+from . import _openbook as book
 
 _BUY = int(Side.BUY)
 _MARKET = int(OrderType.MARKET)
@@ -25,10 +27,11 @@ _MAX_SIZE = int(Reason.MAX_SIZE)
 _DRAWDOWN = int(Reason.DRAWDOWN)
 _VAR_LIMIT = int(Reason.VAR_LIMIT)
 _STALE_QUOTE = int(Reason.STALE_QUOTE)
+_TAINTED = int(TAINTED)
 
 DRAWDOWN_STATE_DTYPE = np.dtype(
     [("ready", "i8"), ("day", "i8"), ("peak", "f8"), ("day_peak", "f8"), ("equity", "f8"),
-     ("worst_total", "f8"), ("worst_day", "f8")],
+     ("worst_total", "f8"), ("worst_day", "f8"), ("pnl", "f8"), ("tick_evals", "i8")],
     align=True,
 )
 
@@ -59,19 +62,6 @@ def intent_price(ctx: Any, it: Any) -> float:
 
 
 @numba.njit(cache=True)
-def open_qty(ctx: Any, v: int, s: int, side: int) -> float:
-    """Unfilled quantity of live orders on (v, s) and ``side`` (scans the order table)."""
-    total = 0.0
-    orders = ctx.orders
-    for k in range(orders.shape[0]):
-        o = orders[k]
-        st = o["state"]
-        if 1 <= st <= 4 and o["venue"] == v and o["symbol"] == s and o["side"] == side:
-            total += o["qty"] - o["filled"]
-    return total
-
-
-@numba.njit(cache=True)
 def total_pnl(ctx: Any) -> float:
     """Realized minus fees plus unrealized at the mark, all positions."""
     pos = ctx.positions
@@ -91,22 +81,27 @@ def total_pnl(ctx: Any) -> float:
 def position_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     """Cap |position + same-side open orders + intent| per symbol, in units and notional.
 
-    ``state[v, s]`` holds the (max_qty, max_notional) limits, 0 = none. Intents that only
-    reduce the position always pass; with ``resize`` an intent is cut to the headroom.
+    ``state`` is (limits, index): ``limits[v, s]`` holds (max_qty, max_notional), 0 = none;
+    the index of live orders (:mod:`._openbook`) gives same-side open quantity in O(1).
+    Intents that only reduce the position always pass; with ``resize`` an intent is cut to
+    the headroom. The kernel's flatten orders pass.
     """
+    lims, idx = state
+    if is_kernel_flatten(ctx, i):
+        return 0
     it = ctx.intents[i : i + 1]
     p = params[0]
     v = it[0]["venue"]
     s = it[0]["symbol"]
-    max_q = state[v, s, 0]
-    max_n = state[v, s, 1]
+    max_q = lims[v, s, 0]
+    max_n = lims[v, s, 1]
     if max_q <= 0.0 and max_n <= 0.0:
         return 0
     q = it[0]["qty"]
     side = it[0]["side"]
     sgn = 1.0 if side == _BUY else -1.0
     pos = ctx.positions[v, s]["qty"]
-    pending = open_qty(ctx, v, s, side) if p["include_open"] != 0 else 0.0
+    pending = book.open_qty(idx, ctx, v, s, side) if p["include_open"] != 0 else 0.0
     limit = max_q if max_q > 0.0 else np.inf
     if max_n > 0.0:
         m = mark(ctx, v, s)
@@ -129,8 +124,17 @@ def position_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
 
 
 @numba.njit(cache=True)
+def position_limit_report(params: Any, state: Any, ctx: Any, j: int) -> None:
+    """Keep the live-order index in step with the report's order."""
+    if params[0]["include_open"] != 0:
+        book.on_report(state[1], ctx, j)
+
+
+@numba.njit(cache=True)
 def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     """Cap gross (sum |qty * mark|) and net (|sum qty * mark|) exposure after the intent."""
+    if is_kernel_flatten(ctx, i):
+        return 0
     it = ctx.intents[i : i + 1]
     p = params[0]
     v = it[0]["venue"]
@@ -186,7 +190,12 @@ def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
 
 @numba.njit(cache=True)
 def order_limits_check(params: Any, state: Any, ctx: Any, i: int) -> int:
-    """Cap one order's size (MAX_SIZE) and notional (NOTIONAL_LIMIT); ``resize`` cuts instead."""
+    """Cap one order's size (MAX_SIZE) and notional (NOTIONAL_LIMIT); ``resize`` cuts instead.
+
+    The kernel's flatten orders pass: closing the whole position is the point of them.
+    """
+    if is_kernel_flatten(ctx, i):
+        return 0
     it = ctx.intents[i : i + 1]
     p = params[0]
     q = it[0]["qty"]
@@ -212,13 +221,36 @@ def order_limits_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     return 0
 
 
+@numba.njit(cache=True, inline="always")
+def _contribution(ctx: Any, v: int, s: int) -> float:
+    """One position's PnL: realized - fees + unrealized at the mark."""
+    p = ctx.positions[v, s]
+    c = p["realized"] - p["fees"]
+    if p["qty"] != 0.0:
+        m = mark(ctx, v, s)
+        if m > 0.0:
+            c += p["qty"] * (m - p["avg_price"])
+    return c
+
+
 @numba.njit(cache=True)
-def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
-    """Update peaks; returns the breached drawdown (> 0) or 0.0. Trips the kill switch."""
+def _pnl_resync(st: Any, contrib: Any, ctx: Any) -> float:
+    """Total PnL from every position; refreshes the per-position cache the tick path uses."""
+    total = 0.0
+    for v in range(contrib.shape[0]):
+        for s in range(contrib.shape[1]):
+            c = _contribution(ctx, v, s)
+            contrib[v, s] = c
+            total += c
+    st[0]["pnl"] = total
+    return total
+
+
+@numba.njit(cache=True)
+def _drawdown_update(params: Any, st: Any, ctx: Any, equity: float) -> float:
+    """Update peaks with ``equity``; returns the breached limit (> 0) or 0.0. Trips the kill."""
     p = params[0]
-    st = state[0:1]
     now = ctx.control[0]["now_ns"]
-    equity = p["capital"] + total_pnl(ctx)
     day = now // _DAY_NS
     if st[0]["ready"] == 0:
         # the run starts at its capital: a loss already on the books counts from there
@@ -261,11 +293,23 @@ def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
 
 
 @numba.njit(cache=True)
+def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
+    """Full evaluation (every position); returns the breached limit or 0.0."""
+    st, contrib = state
+    return _drawdown_update(params, st, ctx, params[0]["capital"] + _pnl_resync(st, contrib, ctx))
+
+
+@numba.njit(cache=True)
 def drawdown_check(params: Any, state: Any, ctx: Any, i: int) -> int:
-    """Refuse (and trip the kill switch) once drawdown from the peak equity passes a limit."""
+    """Refuse (and trip the kill switch) once drawdown from the peak equity passes a limit.
+
+    The kernel's flatten orders pass: they are how a drawdown stop gets out.
+    """
     limit = _drawdown_eval(params, state, ctx)
+    if is_kernel_flatten(ctx, i):
+        return 0
     if limit > 0.0:
-        st = state[0]
+        st = state[0][0]
         dd = max(st["peak"] - st["equity"], st["day_peak"] - st["equity"])
         record_breach(ctx, i, _DRAWDOWN, dd, limit, False)
         return _DRAWDOWN
@@ -279,30 +323,80 @@ def drawdown_report(params: Any, state: Any, ctx: Any, j: int) -> None:
 
 
 @numba.njit(cache=True)
+def drawdown_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Mark the ticked position to market and re-check the limits: a price that falls
+    through the limit trips the kill switch on that tick, with no order in flight.
+
+    O(1): only the ticked symbol's contribution changes (fills arrive as reports, which
+    re-evaluate everything); ticks of symbols with no position return at once, and tainted
+    ticks (a crossed book, a bad print) are not allowed to move equity.
+    """
+    v = tick["venue"]
+    s = tick["symbol"]
+    if ctx.positions[v, s]["qty"] == 0.0 or (tick["flags"] & _TAINTED) != 0:
+        return
+    st, contrib = state
+    st[0]["tick_evals"] += 1
+    if st[0]["ready"] == 0:
+        _drawdown_eval(params, state, ctx)
+        return
+    c = _contribution(ctx, v, s)
+    pnl = st[0]["pnl"] + (c - contrib[v, s])
+    contrib[v, s] = c
+    st[0]["pnl"] = pnl
+    _drawdown_update(params, st, ctx, params[0]["capital"] + pnl)
+
+
+@numba.njit(cache=True, inline="always")
+def _var_sample_one(p: Any, st: Any, ctx: Any, v: int, s: int, now: int) -> None:
+    """Fold (v, s)'s mark move since its last sample into its time-decayed variance rate.
+
+    Samples are at least ``sample_ns`` apart: tick-by-tick moves are mostly bid/ask
+    bounce, which would inflate the estimate, and a sparse sample keeps the tick path cheap.
+    """
+    if st[0]["last_t"] != 0 and now - st[0]["last_t"] < p["sample_ns"]:
+        return
+    m = mark(ctx, v, s)
+    if not m > 0.0:
+        return
+    last = st[0]["last_mark"]
+    dt = now - st[0]["last_t"]
+    if last > 0.0 and dt <= 0:
+        return
+    if last > 0.0 and m != last:
+        secs = dt * 1e-9
+        r = np.log(m / last)
+        w = np.exp(-secs / p["tau_s"])
+        obs = r * r / secs
+        st[0]["var_rate"] = obs if st[0]["n"] == 0 else w * st[0]["var_rate"] + (1.0 - w) * obs
+        st[0]["n"] += 1
+    if last != m:
+        st[0]["last_mark"] = m
+        st[0]["last_t"] = now
+
+
+@numba.njit(cache=True)
 def _var_sample(params: Any, state: Any, ctx: Any) -> None:
-    """Fold each symbol's mark move since its last sample into a time-decayed variance rate."""
+    """Sample every symbol's mark (intents and reports)."""
     p = params[0]
     now = ctx.control[0]["now_ns"]
     for v in range(state.shape[0]):
         for s in range(state.shape[1]):
-            st = state[v : v + 1, s]
-            m = mark(ctx, v, s)
-            if not m > 0.0:
-                continue
-            last = st[0]["last_mark"]
-            dt = now - st[0]["last_t"]
-            if last > 0.0 and dt <= 0:
-                continue
-            if last > 0.0 and m != last:
-                secs = dt * 1e-9
-                r = np.log(m / last)
-                w = np.exp(-secs / p["tau_s"])
-                obs = r * r / secs
-                st[0]["var_rate"] = obs if st[0]["n"] == 0 else w * st[0]["var_rate"] + (1.0 - w) * obs
-                st[0]["n"] += 1
-            if last != m:
-                st[0]["last_mark"] = m
-                st[0]["last_t"] = now
+            _var_sample_one(p, state[v : v + 1, s], ctx, v, s, now)
+
+
+@numba.njit(cache=True)
+def var_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
+    """Sample the ticked symbol's mark, so volatility follows prices, not order flow.
+
+    O(1), and no log/exp unless ``sample_ns`` has passed since the symbol's last move;
+    tainted ticks are skipped (a bad print is not volatility).
+    """
+    if (tick["flags"] & _TAINTED) != 0:
+        return
+    v = tick["venue"]
+    s = tick["symbol"]
+    _var_sample_one(params[0], state[v : v + 1, s], ctx, v, s, ctx.control[0]["now_ns"])
 
 
 @numba.njit(cache=True)
@@ -313,8 +407,10 @@ def var_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     the larger of the estimate and the floor (assumes perfect correlation: conservative).
     """
     _var_sample(params, state, ctx)
-    it = ctx.intents[i : i + 1]
     p = params[0]
+    if p["max_var"] <= 0.0 or is_kernel_flatten(ctx, i):
+        return 0
+    it = ctx.intents[i : i + 1]
     v = it[0]["venue"]
     s = it[0]["symbol"]
     scale = p["z"] * np.sqrt(p["horizon_s"])

@@ -19,6 +19,7 @@ from tradeloop_sdk import (
 )
 
 from . import _flow as k
+from . import _openbook as book
 from ._base import Guard, S, ns, pairs
 
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -56,10 +57,12 @@ class RateLimit(Guard):
 
 class Concurrency(Guard):
     """At most ``venue_max`` live orders per venue and ``symbol_max`` per symbol
-    (CONCURRENCY); only NEW orders are checked (a replace adds no order)."""
+    (CONCURRENCY); only NEW orders are checked (a replace adds no order). Counts come
+    from an incremental index of live orders, O(1) per order (see ``_openbook``)."""
 
     name = "concurrency"
     _check = k.concurrency_check
+    _on_report = k.concurrency_report
 
     @attrs.frozen
     class Params:
@@ -70,6 +73,9 @@ class Concurrency(Guard):
 
     def _params(self) -> dict[str, float | int]:
         return {"venue_max": self.params.venue_max, "symbol_max": self.params.symbol_max}
+
+    def _state(self, universe: Universe) -> Any:
+        return book.make(len(universe.venues), len(universe.symbols))
 
 
 class Cooldown(Guard):
