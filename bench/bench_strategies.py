@@ -40,6 +40,10 @@ def make_ticks(n: int, seed: int = 7) -> np.ndarray:
     t["venue"] = np.arange(n) % 2
     t["kind"] = int(TickKind.QUOTE)
     mid = common * (1 + rng.normal(0, 2e-5, n))  # venues disagree by ~0.2 bps
+    # ...and every 2000 ticks venue y dislocates by 40 bps for 40 ticks, so the arbitrage
+    # strategy has crosses to take (fees plus threshold are far below 40 bps)
+    dislocated = (np.arange(n) % 2000 < 40) & (t["venue"] == 1)
+    mid[dislocated] *= 1.004
     t["bid"], t["ask"] = mid - 0.005, mid + 0.005
     t["bid_size"] = t["ask_size"] = 5.0
     return t
@@ -55,7 +59,8 @@ CASES: dict[str, Setup] = {
         AvellanedaStoikov(AvellanedaStoikov.Params(**VS, levels=3, requote_bps=2.0, max_inventory=5.0))
     ],
     "cross_venue_arb": lambda: [
-        CrossVenueArb(CrossVenueArb.Params(venues=("x", "y"), symbol="BTC", threshold_bps=2.0))
+        CrossVenueArb(CrossVenueArb.Params(venues=("x", "y"), symbol="BTC", threshold_bps=2.0,
+                                           max_position=1e6))
     ],
     "pipeline (6 stages)": lambda: [
         Predict(Predict.Params(**VS)),
@@ -65,7 +70,7 @@ CASES: dict[str, Setup] = {
         Size(Size.Params(**VS)),
         Risk(Risk.Params(**VS)),
     ],
-    "py_model (python mode)": lambda: [PyModel(PyModel.Params(**VS, lags=3, coef=(0.3, 0.1, 0.05)))],
+    "py_model (python mode)": lambda: [PyModel(PyModel.Params(**VS, lags=3, coef=(0.3, 0.1, 0.05), threshold_bps=0.05))],
 }
 
 
