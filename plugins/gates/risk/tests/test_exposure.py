@@ -8,7 +8,8 @@ import numba
 import numpy as np
 import pytest
 import tradeloop_plugin_risk as risk
-from tradeloop_sdk import TICK_DTYPE, Reason, ReportKind, Side, TickFlag
+import tradeloop_sdk as sdk
+from tradeloop_sdk import TICK_DTYPE, OrderType, Reason, ReportKind, Side, TickFlag, TimeInForce
 
 
 def hp(rig: Any, comp: Any) -> Any:
@@ -212,3 +213,57 @@ def test_ewma_var_samples_ticks_at_most_every_sample_s(rig: Any) -> None:
     assert comp.state[0, 0]["n"] == 10  # tainted: not volatility
     assert risk.EwmaVar.Params().max_var == 0.0  # default: estimate only, no limit
     assert rig.check(hp(rig, risk.EwmaVar()), Side.BUY, 1e9) == 0
+
+
+@pytest.mark.parametrize(("qty", "expected"), [(5.0, 0), (4.99, 0), (5.01, Reason.POSITION_LIMIT)])
+def test_position_limit_notional_at_the_mark(rig: Any, qty: float, expected: int) -> None:
+    g = hp(rig, risk.PositionLimit(risk.PositionLimit.Params(max_notional=500.0)))  # mark 100
+    assert rig.check(g, Side.BUY, qty) == expected
+
+
+@pytest.mark.parametrize(("qty", "expected"), [(15.0, 0), (14.9, 0), (15.1, Reason.NOTIONAL_LIMIT)])
+def test_portfolio_net_limit(rig: Any, qty: float, expected: int) -> None:
+    rig.set_book(0, 1, 49.0, 51.0)
+    rig.position(0, 1, -20.0, 50.0)  # net -1000; +1500 at mark 100 reaches +500
+    g = hp(rig, risk.PortfolioLimit(risk.PortfolioLimit.Params(max_net=500.0)))
+    assert rig.check(g, Side.BUY, qty) == expected
+
+
+@pytest.mark.parametrize(("qty", "expected"), [(5.0, 0), (4.99, 0), (5.01, Reason.MAX_SIZE)])
+def test_order_limits_size(rig: Any, qty: float, expected: int) -> None:
+    g = hp(rig, risk.OrderLimits(risk.OrderLimits.Params(max_qty=5.0)))
+    assert rig.check(g, Side.BUY, qty, price=80.0) == expected
+
+
+def test_kernel_flatten_orders_pass_the_risk_guards_and_forgeries_do_not(rig: Any) -> None:
+    # (guard, whether it refuses the same order when it is not the kernel's)
+    comps = [
+        (risk.KillSwitch(), True),
+        (risk.Drawdown(risk.Drawdown.Params(capital=1000.0, max_total=10.0)), True),
+        (risk.Blocklist(risk.Blocklist.Params(symbols=("AAA",))), True),
+        (risk.OrderLimits(risk.OrderLimits.Params(max_qty=1.0)), True),
+        (risk.Concurrency(risk.Concurrency.Params(symbol_max=1)), True),
+        (risk.Cooldown(risk.Cooldown.Params(cooldown_s=60.0)), True),
+        (risk.RateLimit(risk.RateLimit.Params(symbol_max=1)), True),
+        # closing a position reduces exposure: these pass it either way
+        (risk.PositionLimit(risk.PositionLimit.Params(max_qty=1.0)), False),
+        (risk.PortfolioLimit(risk.PortfolioLimit.Params(max_gross=1.0)), False),
+        (risk.EwmaVar(risk.EwmaVar.Params(max_var=1.0, floor_daily_vol=0.5)), False),
+    ]
+    guards = [(hp(rig, c), refuses) for c, refuses in comps]
+    rig.check(guards[6][0])  # spends the rate limit's budget
+    rig.report(guards[5][0], ReportKind.FILL, qty=1.0, ts=rig.T0)  # starts the cooldown
+    rig.position(0, 0, 50.0, 120.0)  # long at 120, marked at 100: drawdown trips
+    rig.live_order(9, 0, 0, Side.BUY, 1.0)
+    rig.ctx.control[0]["kill"] = Reason.DRAWDOWN
+    c = rig.ctx.control[0]
+    for forged in (False, True):
+        cid = int(c["next_client_id"])
+        c["flatten_from"], c["flatten_to"] = (cid + 1, cid + 2) if forged else (cid, cid + 1)
+        for g, refuses in guards:
+            rig.ctx.counts[0] = 0
+            sdk.submit(rig.ctx, sdk.KERNEL_SOURCE, 0, 0, Side.SELL, OrderType.MARKET, TimeInForce.IOC,
+                       50.0, np.nan)
+            c["next_client_id"] = cid  # every guard sees the same intent
+            code = int(g.check(g.params, g.state, rig.ctx, 0))
+            assert (code != 0) == (refuses and forged), (g.name, forged, code)

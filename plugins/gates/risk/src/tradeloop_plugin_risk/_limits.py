@@ -171,7 +171,9 @@ def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
         value = gross + d_gross
         limit = p["max_gross"]
     net_after = net + sgn * q * m
-    if p["max_net"] > 0.0 and abs(net_after) >= abs(net) and abs(net_after) > p["max_net"] * (1.0 + _EPS):
+    # judged in the intent's direction, like position_limit: a buy that turns -1000 net
+    # into +510 goes past a 500 limit even though |net| shrank
+    if p["max_net"] > 0.0 and sgn * net_after > p["max_net"] * (1.0 + _EPS):
         room = (p["max_net"] - sgn * net) / m
         if room < allowed:
             allowed = room
