@@ -105,6 +105,7 @@ def _gaps(provider: Any) -> int:
 
 
 _END = object()
+_READY = object()
 
 
 class LiveChunks:
@@ -116,10 +117,13 @@ class LiveChunks:
     each batch over through a queue of two, so the checks see it as it arrives.
     """
 
-    def __init__(self, harness: Any, build: Callable[[Any], Any], timeout_s: float = 30.0) -> None:
+    def __init__(self, harness: Any, build: Callable[[Any], Any], timeout_s: float = 30.0,
+                 setup_timeout_s: float = 600.0) -> None:
         self.harness = harness
         self.build = build
         self.timeout_s = timeout_s
+        # entering serve() may compile (a venue's kernels, cold, on a busy CI machine)
+        self.setup_timeout_s = setup_timeout_s
         self.provider: Any = None
 
     def chunks(self) -> Iterator[np.ndarray]:
@@ -128,11 +132,15 @@ class LiveChunks:
         worker = threading.Thread(target=self._work, args=(handoff,), daemon=True)
         worker.start()
         try:
+            wait, what = self.setup_timeout_s, "serve() did not start"
             while True:
                 try:
-                    item = handoff.get(timeout=self.timeout_s)
+                    item = handoff.get(timeout=wait)
                 except queue.Empty:
-                    pytest.fail(f"the live stream produced nothing for {self.timeout_s}s")
+                    pytest.fail(f"{what} within {wait}s")
+                wait, what = self.timeout_s, "the live stream produced nothing"
+                if item is _READY:
+                    continue
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
@@ -155,7 +163,9 @@ class LiveChunks:
                 await loop.run_in_executor(None, handoff.put, batch)
 
         async def main() -> None:
+            loop = asyncio.get_running_loop()
             async with self.harness.serve() as session:
+                await loop.run_in_executor(None, handoff.put, _READY)
                 self.provider = self.build(session.params)
                 consumer = asyncio.ensure_future(pump(self.provider.stream()))
                 await asyncio.wait_for(session.publish(), self.timeout_s)

@@ -183,6 +183,8 @@ class FeedSession:
         self._stopped = False
 
     async def __aenter__(self) -> FeedSession:
+        # compile the matching kernel now (a throwaway venue), not while the feed waits
+        _venue().feed(scenario_ticks(2))
         self.params = {"host": HOST, "port": await self.server.start()}
         return self
 
