@@ -40,7 +40,7 @@ VAR_STATE_DTYPE = np.dtype(
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def mark(ctx: Any, v: int, s: int) -> float:
     """Mark price of (v, s): mid, else last trade, else average entry (NaN if none)."""
     b = ctx.books[v, s]
@@ -53,7 +53,7 @@ def mark(ctx: Any, v: int, s: int) -> float:
     return a if a > 0.0 else np.nan
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def intent_price(ctx: Any, it: Any) -> float:
     """Price an intent's notional is judged at: its limit, else the mark."""
     if it["type"] != _MARKET and it["price"] > 0.0:
@@ -235,7 +235,7 @@ def _contribution(ctx: Any, v: int, s: int) -> float:
     return c
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pnl_resync(st: Any, contrib: Any, ctx: Any) -> float:
     """Total PnL from every position; refreshes the per-position cache the tick path uses."""
     total = 0.0
@@ -248,7 +248,7 @@ def _pnl_resync(st: Any, contrib: Any, ctx: Any) -> float:
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _drawdown_update(params: Any, st: Any, ctx: Any, equity: float) -> float:
     """Update peaks with ``equity``; returns the breached limit (> 0) or 0.0. Trips the kill."""
     p = params[0]
@@ -294,7 +294,7 @@ def _drawdown_update(params: Any, st: Any, ctx: Any, equity: float) -> float:
     return 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _drawdown_eval(params: Any, state: Any, ctx: Any) -> float:
     """Full evaluation (every position); returns the breached limit or 0.0."""
     st, contrib = state
@@ -377,7 +377,7 @@ def _var_sample_one(p: Any, st: Any, ctx: Any, v: int, s: int, now: int) -> None
         st[0]["last_t"] = now
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _var_sample(params: Any, state: Any, ctx: Any) -> None:
     """Sample every symbol's mark (intents and reports)."""
     p = params[0]

@@ -17,6 +17,9 @@ The first use scans the table once, so orders entered before the run (reconcilia
 tests) count. Order-state changes the kernel makes without a report (a live order failed
 at shutdown) show up with the slot's next report. If the loop's order table is not the
 size the index was built for, :func:`open_qty` and :func:`live_counts` fall back to the scan.
+
+The helpers are inlined into the guards' kernels: an out-of-line call passes the context's
+arrays with a reference-count pair each, which cost more than the index itself.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def make(n_venues: int, n_symbols: int, capacity: int = DEFAULT_CAPACITY) -> tup
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def resync(book: Any, ctx: Any, slot: int) -> None:
     """Bring slot ``slot``'s contribution in line with ``ctx.orders[slot]``."""
     _meta, slot_cid, slot_vs, slot_side, slot_q, open_q, live_vs, live_v = book
@@ -81,7 +84,7 @@ def resync(book: Any, ctx: Any, slot: int) -> None:
         slot_q[slot] = 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _undecided(ctx: Any, cid: int) -> bool:
     """True while ``cid`` is a NEW intent of this iteration the loop has not decided yet."""
     its = ctx.intents
@@ -91,7 +94,7 @@ def _undecided(ctx: Any, cid: int) -> bool:
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def sync(book: Any, ctx: Any) -> bool:
     """Fold in orders accepted since the last call; False if the index cannot serve this ctx."""
     meta, slot_cid = book[0], book[1]
@@ -125,7 +128,7 @@ def sync(book: Any, ctx: Any) -> bool:
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def on_report(book: Any, ctx: Any, j: int) -> None:
     """A report changed (at most) its order's slot: resync it."""
     cap = ctx.orders.shape[0]
@@ -134,7 +137,7 @@ def on_report(book: Any, ctx: Any, j: int) -> None:
     resync(book, ctx, ctx.reports[j]["client_id"] & (cap - 1))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def open_qty(book: Any, ctx: Any, v: int, s: int, side: int) -> float:
     """Unfilled quantity of live orders on (v, s) and ``side``."""
     if not sync(book, ctx):
@@ -142,7 +145,7 @@ def open_qty(book: Any, ctx: Any, v: int, s: int, side: int) -> float:
     return book[5][v, s, side if side == 2 else 1]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def live_counts(book: Any, ctx: Any, v: int, s: int) -> tuple[int, int]:
     """(live orders on venue ``v``, live orders on (v, s))."""
     if not sync(book, ctx):
