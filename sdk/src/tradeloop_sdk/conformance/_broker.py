@@ -240,11 +240,22 @@ class BrokerConformance:
                 await s.call(s.broker.submit(fok))
                 rs = await s.settle(base + 3)
                 assert filled(rs) == 0, "a FOK larger than the available size must not fill at all"
+                fits = self._intent(h, base + 5, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.FOK)
+                await s.call(s.broker.submit(fits))
+                assert filled(await s.settle(base + 5)) == qty, "a FOK the touch can fill must fill completely"
             if TimeInForce.POST_ONLY in spec.tifs:
                 po = self._intent(h, base + 4, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.POST_ONLY)
                 reason = await s.reject_reason(po)
                 assert reason == Reason.POST_ONLY_WOULD_CROSS, \
                     f"a crossing post-only must be refused with POST_ONLY_WOULD_CROSS, got {reason}"
+                rest = self._intent(h, base + 6, Side.BUY, OrderType.LIMIT, qty, bid - spec.tick_size,
+                                    TimeInForce.POST_ONLY)
+                await s.call(s.broker.submit(rest))
+                await s.wait_for(base + 6, lambda rs: any(r.kind == ReportKind.ACK for r in rs),
+                                 "an ACK for a post-only below the touch")
+                assert filled(s.of(base + 6)) == 0, "a post-only below the touch must rest, not take"
+                await s.call(s.broker.cancel(base + 6))
+                await s.settle(base + 6)
 
         run(check)
 
