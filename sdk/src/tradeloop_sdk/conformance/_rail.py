@@ -80,7 +80,7 @@ class FundingRailConformance:
 
 async def _settle(rail: Any, transfer_id: str) -> TransferStatus:
     for _ in range(200):
-        st = (await rail.transfer_status(transfer_id)).status
+        st: TransferStatus = (await rail.transfer_status(transfer_id)).status
         if st in _TERMINAL:
             return st
         await asyncio.sleep(0.01)
