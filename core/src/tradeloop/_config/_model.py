@@ -118,6 +118,9 @@ class EngineConfig:
     cache_dir: str = ".tradeloop/cache"
     kill_file: str = ".tradeloop/KILL"
     ring_capacity: int = 1 << 16
+    #: kill policy: a kill (guard, CLI, kill file) cancels open orders / closes positions
+    cancel_on_kill: bool = True
+    flatten_on_kill: bool = False
     ops: OpsConfig = attrs.field(factory=OpsConfig)
 
     def strict_policy(self) -> StrictPolicy:

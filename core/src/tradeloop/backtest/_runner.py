@@ -152,6 +152,8 @@ def run_backtest(
         universe, hot, mode="backtest", equity_interval_ns=interval,
         initial_cash=dict(config.backtest.cash), cache_dir=cache_dir,
     )
+    loop.ctx.control[0]["cancel_on_kill"] = int(config.engine.cancel_on_kill)
+    loop.ctx.control[0]["flatten_on_kill"] = int(config.engine.flatten_on_kill)
     guard_names = tuple(n for n, h in zip(names, hot, strict=True) if h.kind == ComponentKind.GUARD)
     cash = {
         f"{v}:{c}": Decimal(str(a)) for v in universe.venues for c, a in config.backtest.cash.items()

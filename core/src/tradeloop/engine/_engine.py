@@ -86,6 +86,9 @@ class Engine:
         self.metrics = EngineMetrics()
         self.reloader = reloader
         s = self.settings
+        # the kill policy the loop applies to any kill: a guard's, the CLI's, the kill file's
+        loop.ctx.control[0]["cancel_on_kill"] = int(s.cancel_on_kill)
+        loop.ctx.control[0]["flatten_on_kill"] = int(s.flatten_on_kill)
         self.tick_ring = SpscRing(TICK_DTYPE, s.tick_ring_capacity, DROP_OLDEST)
         self.intent_ring = SpscRing(INTENT_DTYPE, s.intent_ring_capacity, BLOCK)
         self.report_ring = SpscRing(REPORT_DTYPE, s.report_ring_capacity, BLOCK)
@@ -182,7 +185,11 @@ class Engine:
 
     def flatten(self) -> dict[str, Any]:
         """Kill (with cancels), then send market orders that close every position."""
-        self.kill("flatten", cancel=True)
+        fresh = self.kill("flatten", cancel=True)["fresh"]
+        if fresh and self.control[0]["flatten_on_kill"]:
+            # the loop's kill policy sends the closing orders itself: ours would double them
+            self._journal_control("flatten", orders=0, by="loop")
+            return {"ok": True, "orders": 0, "by": "loop"}
         records = self.exclusive(lambda: flatten_intents(self.loop))
         if records.shape[0] and self.executor is not None:
             self.executor._take(records)

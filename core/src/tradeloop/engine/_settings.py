@@ -29,6 +29,8 @@ class EngineSettings:
     cancel_on_stop: bool = True
     #: the kill switch also cancels open orders
     cancel_on_kill: bool = True
+    #: the kill switch also closes every position (market IOC from the loop)
+    flatten_on_kill: bool = False
     #: a feed silent this long is stale: its venues stop trading until it recovers
     stale_after_s: float = 5.0
     #: reopen a feed whose stream ended (live sources); off for finite test sources
@@ -61,7 +63,7 @@ class EngineSettings:
             ops_enabled=ops.enabled, ops_host=ops.host, ops_port=ops.port, ops_token=ops.token,
         )
         # fields the config model may grow; taken when present
-        for name in ("snapshot", "cancel_on_stop", "cancel_on_kill", "stale_after_s",
+        for name in ("snapshot", "cancel_on_stop", "cancel_on_kill", "flatten_on_kill", "stale_after_s",
                      "submit_timeout_s", "journal_sync", "process", "reconnect_feeds"):
             if hasattr(e, name):
                 kw[name] = getattr(e, name)
