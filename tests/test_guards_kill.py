@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tradeloop.config import parse_config
 from tradeloop.backtest import run_backtest
 from tradeloop.backtest._memory import ArrayData
+from tradeloop.config import parse_config
 from tradeloop_sdk import KERNEL_SOURCE, NO_GUARD, TICK_DTYPE, EventKind, Reason, Side
 
 pytestmark = pytest.mark.slow  # compiles a fused loop with the sim venue
@@ -121,7 +121,7 @@ def test_a_price_gap_kills_on_its_tick_and_the_policy_decides_the_position(flatt
 
 def test_just_inside_the_limit_nothing_is_killed() -> None:
     # the gap is 52.6 below the peak (mid 127.6 -> 75): a limit of 60 is never reached
-    res, position = _run(True, max_total=60.0)
+    res, _ = _run(True, max_total=60.0)
     assert not any(e["kind"] == EventKind.KILL for e in res.events)
     assert not np.any(res.intents["source"] == KERNEL_SOURCE)
     assert np.all(res.intents["reason"] != Reason.KILL_SWITCH)

@@ -18,7 +18,17 @@ from hypothesis import strategies as st
 from tradeloop._kernel import accept, admit, apply_report
 from tradeloop.loop import build_loop
 from tradeloop_plugin_risk import _openbook as book
-from tradeloop_sdk import HotPath, OrderType, Reason, ReportKind, Side, TimeInForce, Universe, cancel, report, submit
+from tradeloop_sdk import (
+    HotPath,
+    OrderType,
+    Reason,
+    ReportKind,
+    TimeInForce,
+    Universe,
+    cancel,
+    report,
+    submit,
+)
 
 U = Universe(venues=("a", "b"), symbols=("X", "Y", "Z"))
 CAP = 64  # a small table, so slots are reused

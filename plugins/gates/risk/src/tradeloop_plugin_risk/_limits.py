@@ -12,7 +12,15 @@ from typing import Any
 
 import numba
 import numpy as np
-from tradeloop_sdk import TAINTED, OrderType, Reason, Side, is_kernel_flatten, record_breach, trip_kill
+from tradeloop_sdk import (
+    TAINTED,
+    OrderType,
+    Reason,
+    Side,
+    is_kernel_flatten,
+    record_breach,
+    trip_kill,
+)
 
 from . import _openbook as book
 
