@@ -98,8 +98,10 @@ class Sim:
             return RemoteSimBroker(p.host, p.port)
         return SimBroker(self.venue(universe))
 
-    #: the conformance kit's harness (tradeloop_sdk.conformance), see _conformance.py
-    tradeloop_conformance_harness = _conformance.sim_harness
+    @hookimpl
+    def tradeloop_conformance_harness(self, kind: str) -> Any:
+        """The conformance kit's harness for this mode (see _conformance.py)."""
+        return _conformance.sim_harness(self, kind)
 
     def venue(self, universe: Universe, *,
               default_balances: Mapping[str, Decimal] | None = None) -> SimVenue:

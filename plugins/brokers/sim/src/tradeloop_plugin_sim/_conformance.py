@@ -218,10 +218,9 @@ class FeedHarness:
         return FeedSession()
 
 
-@hookimpl
-def sim_harness(self: Any, kind: str) -> LocalHarness:
-    """The broker harness for this ``sim`` component's mode."""
-    return RemoteHarness() if self.params.mode == "remote" else LocalHarness()
+def sim_harness(component: Any, kind: str) -> LocalHarness:
+    """The broker harness for a ``sim`` component's mode."""
+    return RemoteHarness() if component.params.mode == "remote" else LocalHarness()
 
 
 @hookimpl
