@@ -9,6 +9,7 @@ kernel) and reports back over the report ring, paced tick by tick (``LockstepFee
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tradeloop.backtest._replay import run_replay
 from tradeloop.backtest._runner import run_backtest
@@ -25,7 +26,7 @@ use = "synthetic"
 params = { n_ticks = 800, interval_ms = 200.0, seed = 11 }
 [broker]
 use = "sim"
-params = { latency_ns = 0, report_latency_ns = 0, allow_short = true, starting_balances = { USD = "1000000" } }
+params = { latency_ns = LATENCY, report_latency_ns = REPORT_LATENCY, allow_short = true, starting_balances = { USD = "1000000" } }
 [[strategies]]
 use = "ema_cross"
 params = { venue = "sim", symbol = "BTC-USD", fast = 3, slow = 8, qty = 0.01, max_position = 0.02 }
@@ -39,8 +40,10 @@ def _key(fills: np.ndarray) -> list[tuple]:
              int(f["ts"]), int(f["kind"])) for f in fills]
 
 
-def test_paper_fills_equal_backtest_fills(tmp_path):
-    cfg = parse_config(CFG, file="equiv.toml")
+@pytest.mark.parametrize(("latency", "report_latency"), [(0, 0), (150_000_000, 30_000_000)])
+def test_paper_fills_equal_backtest_fills(tmp_path, latency, report_latency):
+    text = CFG.replace("REPORT_LATENCY", str(report_latency)).replace("LATENCY", str(latency))
+    cfg = parse_config(text, file="equiv.toml")
     bt = run_backtest(cfg)
     paper = run_replay(cfg, state_dir=tmp_path)
     assert len(bt.fills) > 5, "the scenario must trade"

@@ -372,13 +372,15 @@ class _Gen:
             "        now = wall_clock_ns()",
             "        control[0]['now_ns'] = now",
             "        control[0]['heartbeat_ns'] = now",
+            # Ticks are taken before reports: a report published before a tick (a fill the
+            # venue sent first) is then applied before any strategy sees that tick.
+            "        nt = ring_pop_batch(tick_ring, tbuf, 0, tbuf.shape[0])",
             "        room = bctx.reports.shape[0] - counts[1]",
             "        if room > 0:",
             "            counts[1] += ring_pop_batch(report_ring, bctx.reports, counts[1], room)",
             "        if counts[0] != 0 or counts[1] != 0:",
             f"            _dispatch_live({self.CA_LIVE})",
             "            due = next_due(bks)",
-            "        nt = ring_pop_batch(tick_ring, tbuf, 0, tbuf.shape[0])",
             "        for k in range(nt):",
         ]
         L += self.tick_body("tbuf", True, "            ")

@@ -133,7 +133,13 @@ class LockstepFeed:
                         wait = due - time.monotonic()
                         if wait > 0:
                             await asyncio.sleep(wait)
-                    self.broker.feed(tick)
+                    ex = self.engine.executor
+                    seen = ex.reports_received if ex is not None else 0
+                    n_reps = len(self.broker.feed(tick))
+                    # reports due at this tick reach the loop before the tick does, as in a
+                    # backtest: wait for the executor to take them from the broker's stream
+                    while ex is not None and ex.reports_received < seen + n_reps:
+                        await asyncio.sleep(0)
                     await self._settle()
                     yield tick
                     self.n_ticks += 1
