@@ -114,7 +114,8 @@ def test_unknown_nested_key_and_wrong_types_are_all_reported_with_lines() -> Non
         "(did you mean 'live'?)",
         "run.toml:3: engine.ring_capacity: found 'big', expected an integer",
         "run.toml:4: engine.strickt: found unknown key 'strickt', expected one of mode, strict, journal, "
-        "cache_dir, kill_file, ring_capacity, cancel_on_kill, flatten_on_kill, ops (did you mean 'strict'?)",
+        "cache_dir, kill_file, ring_capacity, cancel_on_kill, flatten_on_kill, snapshot, cancel_on_stop, "
+        "stale_after_s, submit_timeout_s, reconnect_feeds, process, journal_sync, ops (did you mean 'strict'?)",
         "run.toml:8: strategies[1].use: found 3 (an integer), expected a string",
     ]
 

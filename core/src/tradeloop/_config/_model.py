@@ -96,6 +96,13 @@ class UniverseConfig:
         )
 
 
+def _positive(attribute: Any, value: float) -> None:
+    from tradeloop_sdk import ParamValueError
+
+    if not value > 0:
+        raise ParamValueError(attribute.name, str(value), "a number of seconds > 0")
+
+
 @attrs.frozen
 class OpsConfig:
     """The operations HTTP server (health, metrics, kill switch) of ``[engine.ops]``."""
@@ -121,6 +128,21 @@ class EngineConfig:
     #: kill policy: a kill (guard, CLI, kill file) cancels open orders / closes positions
     cancel_on_kill: bool = True
     flatten_on_kill: bool = False
+    # live-engine policies (tradeloop run; see docs/live.md and EngineSettings)
+    #: engine state snapshot file; empty: ``<journal>.snapshot.json``
+    snapshot: str = ""
+    #: on SIGINT/SIGTERM, cancel open orders before exiting
+    cancel_on_stop: bool = True
+    #: seconds a feed may stay silent before its venues stop trading
+    stale_after_s: float = attrs.field(default=5.0, validator=lambda i, a, v: _positive(a, v))
+    #: seconds a broker call may take before it counts as a timeout
+    submit_timeout_s: float = attrs.field(default=5.0, validator=lambda i, a, v: _positive(a, v))
+    #: reopen a feed whose stream ended (live sources)
+    reconnect_feeds: bool = False
+    #: run the fused loop in its own process over shared-memory rings
+    process: bool = False
+    #: journal durability: "full" (fsync each commit) or "normal" (survives a crash, not power loss)
+    journal_sync: Literal["full", "normal"] = "full"
     ops: OpsConfig = attrs.field(factory=OpsConfig)
 
     def strict_policy(self) -> StrictPolicy:

@@ -337,7 +337,10 @@ class Engine:
             for f in res.findings:
                 _log.warning("reconcile %s: %s %s/%s cid=%d %s", venue, f.kind, f.venue, f.symbol,
                              f.client_id, f.detail)
-                self.journal.append(RECONCILE, {"finding": f.kind, "detail": f.detail},
+                data = {"finding": f.kind, "detail": f.detail}
+                if f.client_id in res.closed:
+                    data["state"] = res.closed[f.client_id].name
+                self.journal.append(RECONCILE, data,
                                     client_id=f.client_id or None, venue=f.venue, symbol=f.symbol)
             for o in res.orphans:
                 try:

@@ -9,6 +9,12 @@ Failures become reports, so the loop's order table never waits forever:
 
 * ``OrderRejected``: a REJECTED report with the venue's reason.
 * circuit open: REJECTED with ``CIRCUIT_OPEN`` (nothing is sent).
+
+The per-venue circuit breaker judges the venue, not the socket: a raised rejection, a
+timeout or a lost connection is a failure at once; a NEW that was sent counts when the
+venue answers it on the report stream (ACK or fill: success, REJECTED: failure), so a
+venue that accepts requests but rejects every order (say, insufficient balance) opens it
+too. Cancels and replaces count when the call returns.
 * timeout / ``ConnectionLost``: ambiguous, the venue may or may not have the order. The
   order is reported REJECTED (``TIMEOUT``) so strategies move on, and a best-effort cancel
   of that client id is sent; a late ACK is then an invalid transition and late fills are
@@ -38,7 +44,7 @@ from tradeloop_sdk import (
     ReportKind,
     Universe,
 )
-from tradeloop_sdk._breaker import CircuitBreaker, CircuitOpenError
+from tradeloop_sdk._breaker import CircuitBreaker
 
 from ._journal import INTENT, REPORT, SUBMIT, SUBMIT_ERROR, Journal, record_data
 from ._metrics import EngineMetrics
@@ -85,6 +91,8 @@ class Executor:
         self._queues: dict[str, asyncio.Queue[Intent]] = {v: asyncio.Queue() for v in self.brokers}
         self._reports: asyncio.Queue[Report] = asyncio.Queue()
         self._popped_at: dict[int, int] = {}
+        #: NEW orders sent whose venue answer (ACK or REJECTED) the breaker still awaits
+        self._awaiting_ack: dict[int, CircuitBreaker] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.intents_seen = 0
         self.reports_received = 0
@@ -105,11 +113,26 @@ class Executor:
             self._tasks.append(loop.create_task(self._stream(venue, broker), name=f"reports-{venue}"))
 
     async def stop(self) -> None:
-        """Cancel the tasks (call :meth:`drain` first for a graceful stop)."""
+        """Cancel the tasks (call :meth:`drain` first for a graceful stop).
+
+        Intents still waiting (in the intent ring or a venue queue) are not sent: each is
+        journaled as refused (``PAUSED``, "engine stopped before sending"), never dropped
+        silently.
+        """
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        left = self.intent_ring.pop_many(len(self.intent_ring) + _POP_BATCH)
+        if left.shape[0]:
+            self._take(left)
+        n = 0
+        for q in self._queues.values():
+            while not q.empty():
+                self._fail(q.get_nowait(), Reason.PAUSED, "engine stopped before sending")
+                n += 1
+        if n:
+            _log.warning("engine stopped with %d intents not sent (journaled as refused)", n)
 
     def idle(self) -> bool:
         """True when no intent or report is waiting anywhere in the executor.
@@ -208,30 +231,57 @@ class Executor:
             call = lambda: broker.cancel(it.target_id or it.client_id)
         else:
             call = lambda: broker.replace(it.target_id or it.client_id, it.qty, it.price or 0)  # type: ignore[arg-type]
-        try:
-            if breaker is not None:
-                await breaker.acall(lambda: asyncio.wait_for(call(), self.submit_timeout_s))
-            else:
-                await asyncio.wait_for(call(), self.submit_timeout_s)
-        except CircuitOpenError as exc:
-            self._fail(it, Reason.CIRCUIT_OPEN, str(exc))
+        # the breaker judges the venue, not the socket: a NEW counts as a success only when
+        # the venue ACKs it, and a venue REJECTED report counts as a failure (see _judge)
+        if breaker is not None and not breaker.allow():
+            self._fail(it, Reason.CIRCUIT_OPEN, f"circuit breaker of {venue} is {breaker.state.name}")
             return
+        judged_by_report = breaker is not None and it.action == IntentAction.NEW
+        if judged_by_report:
+            # registered before sending: the venue's report may overtake the call's reply
+            self._awaiting_ack[it.client_id] = breaker  # type: ignore[assignment]
+        try:
+            try:
+                await asyncio.wait_for(call(), self.submit_timeout_s)
+            except BaseException:
+                if judged_by_report:
+                    self._awaiting_ack.pop(it.client_id, None)
+                raise
         except OrderRejected as exc:
+            self._breaker_failure(breaker)
             self._fail(it, exc.reason, exc.message)
             return
         except (TimeoutError, ConnectionLost, OSError) as exc:
+            self._breaker_failure(breaker)
             self._fail(it, Reason.TIMEOUT, f"{type(exc).__name__}: {exc}")
             if it.action == IntentAction.NEW:
                 asyncio.get_running_loop().create_task(self._best_effort_cancel(broker, it.client_id))
             return
         except Exception as exc:
+            self._breaker_failure(breaker)
             self._fail(it, Reason.UNKNOWN, f"{type(exc).__name__}: {exc}")
             return
+        if breaker is not None and not judged_by_report:
+            breaker.record_success()
         self.journal.append(SUBMIT, {"action": it.action.name}, client_id=it.client_id,
                             venue=it.venue, symbol=it.symbol)
         if it.action == IntentAction.NEW:
             self.submitted += 1
             self.metrics.orders.inc(venue=venue)
+
+    def _breaker_failure(self, breaker: CircuitBreaker | None) -> None:
+        if breaker is not None:
+            breaker.record_failure()
+
+    def _judge(self, rep: Report) -> None:
+        """The venue's answer to a NEW we sent: ACK (or a fill) closes, REJECTED fails."""
+        breaker = self._awaiting_ack.pop(rep.client_id, None)
+        if breaker is None:
+            return
+        if rep.kind == ReportKind.REJECTED:
+            breaker.record_failure()
+        else:
+            breaker.record_success()
 
     async def _best_effort_cancel(self, broker: Broker, client_id: int) -> None:
         try:
@@ -256,6 +306,7 @@ class Executor:
             try:
                 async for rep in broker.reports():
                     self.reports_received += 1
+                    self._judge(rep)
                     self._reports.put_nowait(rep)
                     backoff = 0.05
                 return

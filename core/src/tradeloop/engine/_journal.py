@@ -24,6 +24,7 @@ import enum
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -111,6 +112,9 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        # one connection shared by the executor (event loop) and operator actions that may
+        # run on other threads (Engine.reload from a worker): transactions must not interleave
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.executescript(_SCHEMA)
@@ -133,14 +137,15 @@ class Journal:
 
     def ensure_reserved(self, client_id: int) -> bool:
         """Persist a watermark above ``client_id`` unless one exists; True if it wrote one."""
-        if client_id < self._reserved:
-            return False
-        new = client_id + self.id_block
-        self._db.execute(
-            "INSERT INTO watermarks(ts_ns, next_client_id) VALUES (?, ?)", (time.time_ns(), new)
-        )
-        self._reserved = new
-        return True
+        with self._lock:
+            if client_id < self._reserved:
+                return False
+            new = client_id + self.id_block
+            self._db.execute(
+                "INSERT INTO watermarks(ts_ns, next_client_id) VALUES (?, ?)", (time.time_ns(), new)
+            )
+            self._reserved = new
+            return True
 
     def append(
         self,
@@ -171,24 +176,25 @@ class Journal:
         batch = [(ts, k, cid, v, s, json.dumps(_jsonable(d))) for k, d, cid, v, s in rows]
         if not batch and reserve_through is None:
             return 0
-        cur = self._db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            if reserve_through is not None and reserve_through >= self._reserved:
-                new = reserve_through + self.id_block
-                cur.execute("INSERT INTO watermarks(ts_ns, next_client_id) VALUES (?, ?)", (ts, new))
-            else:
-                new = self._reserved
-            cur.executemany(
-                "INSERT INTO entries(ts_ns, kind, client_id, venue, symbol, data) VALUES (?,?,?,?,?,?)",
-                batch,
-            )
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        self._reserved = new
-        return len(batch)
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                if reserve_through is not None and reserve_through >= self._reserved:
+                    new = reserve_through + self.id_block
+                    cur.execute("INSERT INTO watermarks(ts_ns, next_client_id) VALUES (?, ?)", (ts, new))
+                else:
+                    new = self._reserved
+                cur.executemany(
+                    "INSERT INTO entries(ts_ns, kind, client_id, venue, symbol, data) VALUES (?,?,?,?,?,?)",
+                    batch,
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self._reserved = new
+            return len(batch)
 
     def entries(
         self, kinds: Sequence[str] | None = None, *, client_id: int | None = None, since_seq: int = 0
@@ -202,18 +208,23 @@ class Journal:
         if client_id is not None:
             sql += " AND client_id = ?"
             args.append(client_id)
-        for row in self._db.execute(sql + " ORDER BY seq", args):
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
+        for row in rows:
             yield Entry(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
 
     def count(self, kind: str | None = None) -> int:
         """Number of entries (of ``kind``)."""
-        if kind is None:
-            return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-        return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?", (kind,)).fetchone()[0])
+        with self._lock:
+            if kind is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE kind=?",
+                                        (kind,)).fetchone()[0])
 
     def flush(self) -> None:
         """Checkpoint the WAL into the main database file."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Checkpoint and close."""

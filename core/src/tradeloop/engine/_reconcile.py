@@ -25,11 +25,13 @@ from typing import Any
 import attrs
 from tradeloop_sdk import OrderState, OrderStatus, Position, Report, Side
 
-from ._journal import INTENT, REPORT, SUBMIT, SUBMIT_ERROR, Journal
+from ._journal import INTENT, RECONCILE, REPORT, SUBMIT, SUBMIT_ERROR, Journal
 
 _log = logging.getLogger("tradeloop.engine.reconcile")
 
 _TERMINAL_KINDS = {"FILL", "CANCELED", "REJECTED", "EXPIRED"}
+#: OrderState name recorded by reconciliation -> the terminal report kind it stands for
+_RESOLVED_AS = {"FILLED": "FILL", "CANCELED": "CANCELED", "FAILED": "REJECTED"}
 
 
 @attrs.define
@@ -75,7 +77,7 @@ def fill_key(client_id: int, ts: int, qty: Any) -> tuple[int, str, str]:
 def replay(journal: Journal) -> JournalState:
     """Rebuild orders and fill-derived positions from the journal."""
     st = JournalState()
-    for e in journal.entries([INTENT, SUBMIT, SUBMIT_ERROR, REPORT]):
+    for e in journal.entries([INTENT, SUBMIT, SUBMIT_ERROR, REPORT, RECONCILE]):
         st.last_ts = max(st.last_ts, e.ts_ns)
         cid = e.client_id
         if cid is None:
@@ -91,6 +93,12 @@ def replay(journal: Journal) -> JournalState:
             )
             continue
         o = st.orders.get(cid)
+        if e.kind == RECONCILE:
+            # an earlier start resolved this order (it ended while the engine was away): the
+            # resolution is as final as a venue report, so later starts do not redo it
+            if o is not None and d.get("finding") == "closed_while_away" and not o.terminal:
+                o.last_kind = _RESOLVED_AS.get(str(d.get("state")), "CANCELED")
+            continue
         if e.kind == SUBMIT and o is not None and d.get("action", "NEW") == "NEW":
             o.submitted = True
         elif e.kind == SUBMIT_ERROR and o is not None and d.get("action", "NEW") == "NEW":

@@ -56,9 +56,10 @@ def plan_reload(old: Config, new: Config, current_params: Sequence[Any], *,
         if getattr(old, field) != getattr(new, field):
             return ReloadPlan(False, f"needs a restart: {why}")
     oe, ne = old.engine, new.engine
-    for field in ("mode", "journal", "ring_capacity", "process"):
-        if getattr(oe, field, None) != getattr(ne, field, None):
-            return ReloadPlan(False, f"needs a restart: engine.{field} changed")
+    # every [engine] key is read once at start (paths, rings, policies, ops server)
+    for f in attrs.fields(type(oe)):
+        if getattr(oe, f.name) != getattr(ne, f.name, None):
+            return ReloadPlan(False, f"needs a restart: engine.{f.name} changed")
     oc, nc = _components(old), _components(new)
     if [(k, c.use, c.label) for k, c in oc] != [(k, c.use, c.label) for k, c in nc]:
         return ReloadPlan(False, "needs a restart: the components (or their order) changed")
