@@ -28,6 +28,11 @@ def build_engine(
     ``brokers`` / ``feeds`` override what the config names (tests, replay). ``load_config``
     is a zero-argument callable returning the config to reload (``ctl reload``, SIGHUP).
     """
+    if (settings.process if settings is not None else config.engine.process):
+        # refused before anything is built or compiled: a clear error, not a traceback
+        raise ConfigError(key="engine.process", found="true",
+                          expected="false: the loop runs on a thread of the engine process "
+                                   "(its own process over shared memory is not available yet)")
     universe = config.universe.to_universe()
     reg = Registry(disabled=config.plugins.disabled)
     parts = reg.build(config)
