@@ -68,8 +68,8 @@ def mark_price(ctx: Any, v: int, s: int) -> float:
     b = ctx.books[v, s]
     m = 0.5 * (b["bid"] + b["ask"])
     if np.isnan(m):
-        return b["last"]
-    return m
+        return float(b["last"])
+    return float(m)
 
 
 @numba.njit(cache=True)

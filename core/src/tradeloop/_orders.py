@@ -203,7 +203,7 @@ def find_live(ctx: Any, cid: int) -> int:
     slot = cid & (ctx.orders.shape[0] - 1)
     o = ctx.orders[slot]
     if o["client_id"] == cid and is_live(o["state"]):
-        return slot
+        return int(slot)
     return -1
 
 
@@ -261,7 +261,7 @@ def order_report(ctx: Any, ks: Any, j: int) -> int:
     if kind == ReportKind.REJECTED or kind == ReportKind.EXPIRED:
         o[0]["reason"] = r["reason"]
     step(ctx, ks, slot, kind, kind)
-    return slot
+    return int(slot)
 
 
 @numba.njit(cache=True)

@@ -90,7 +90,9 @@ class ShmRing(SpscRing):
         """Open an existing shared ring by name; ``dtype`` is needed only for custom dtypes."""
         shm = shared_memory.SharedMemory(name=name, create=False)
         # a copy of the header: a view would pin the mapping and block close() on error
-        ctrl = np.frombuffer(bytes(shm.buf[: HEADER_WORDS * 8]), np.int64)
+        buf = shm.buf
+        assert buf is not None  # an attached mapping always has a buffer
+        ctrl = np.frombuffer(bytes(buf[: HEADER_WORDS * 8]), np.int64)
         if int(ctrl[MAGIC]) != RING_MAGIC:
             shm.close()
             raise ValueError(f"shared memory {name!r} is not a tradeloop ring (bad magic)")

@@ -148,7 +148,7 @@ def breaker_record(st: Any, spec: Any, ring: Any, now: int, ok: bool) -> int:
             st["state"] = _CLOSED
             st["trials"] = 0
             st["ring_len"] = 0
-        return st["state"]
+        return int(st["state"])
     st["failures"] += 1
     st["consecutive"] += 1
     cap = ring.shape[0]
@@ -174,7 +174,7 @@ def breaker_record(st: Any, spec: Any, ring: Any, now: int, ok: bool) -> int:
         st["opened_at"] = now
         st["trials"] = 0
         st["trips"] += 1
-    return st["state"]
+    return int(st["state"])
 
 
 #: The executable specification both implementations are tested against: a spec and a

@@ -152,7 +152,7 @@ def _new_intent(ctx: Any, source: int, venue: int, symbol: int, action: int) -> 
     it[0]["guard"] = NO_GUARD
     it[0]["stop_price"] = np.nan
     it[0]["target_id"] = 0
-    return n
+    return int(n)
 
 
 @numba.njit(cache=True)
@@ -182,7 +182,7 @@ def submit(
     it[0]["qty"] = qty
     it[0]["price"] = price
     it[0]["stop_price"] = stop_price
-    return cid
+    return int(cid)
 
 
 @numba.njit(cache=True)
@@ -259,7 +259,7 @@ def report(
     r[0]["side"] = side
     r[0]["liquidity"] = liquidity
     r[0]["reason"] = reason
-    return n
+    return int(n)
 
 
 @numba.njit(cache=True)
@@ -296,14 +296,14 @@ def record_event(
 def mid(ctx: Any, venue: int, symbol: int) -> float:
     """Mid price of a symbol's book (NaN until both sides are known)."""
     b = ctx.books[venue, symbol]
-    return 0.5 * (b["bid"] + b["ask"])
+    return float(0.5 * (b["bid"] + b["ask"]))
 
 
 @numba.njit(cache=True, inline="always")
 def is_tainted(ctx: Any, venue: int, symbol: int) -> bool:
     """True while the symbol's data is flagged by a gate; strategies must not act on it."""
     b = ctx.books[venue, symbol]
-    return b["flags"] != 0 or b["tainted_until"] > ctx.control[0]["now_ns"]
+    return bool(b["flags"] != 0 or b["tainted_until"] > ctx.control[0]["now_ns"])
 
 
 #: ``source`` of intents the kernel itself emits (cancels and flattens on a kill).
@@ -320,7 +320,7 @@ def is_kernel_flatten(ctx: Any, i: int) -> bool:
     """
     it = ctx.intents[i]
     c = ctx.control[0]
-    return (
+    return bool(
         it["source"] == KERNEL_SOURCE
         and it["action"] == 1
         and c["flatten_from"] <= it["client_id"] < c["flatten_to"]
@@ -330,4 +330,4 @@ def is_kernel_flatten(ctx: Any, i: int) -> bool:
 @numba.njit(cache=True, inline="always")
 def order_slot(ctx: Any, client_id: int) -> int:
     """Index of ``client_id`` in ``ctx.orders``."""
-    return client_id & (ctx.orders.shape[0] - 1)
+    return int(client_id & (ctx.orders.shape[0] - 1))
