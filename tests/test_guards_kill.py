@@ -43,6 +43,9 @@ lot_step = "0.001"
 [backtest]
 cash = {{ USD = "100000" }}
 
+[data]
+use = "synthetic"  # replaced by the in-memory ticks below
+
 [broker]
 use = "sim"
 

@@ -192,14 +192,23 @@ def flatten_positions(ctx: Any) -> int:
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def check_kill(ctx: Any, ks: Any) -> None:
-    """Act once on a change of ``control.kill``: event, then the kill policy: cancel live
-    orders if ``cancel_on_kill``, close positions if ``flatten_on_kill`` (cancels first, so
-    a resting order cannot reopen what the flatten closes)."""
+    """Act once on a change of ``control.kill`` (see :func:`act_on_kill`).
+
+    Inlined: the loop calls it on every tick with a guard ``on_tick`` and on every
+    dispatch, and the comparison is far cheaper than an out-of-line call with the context.
+    """
+    if ctx.control[0]["kill"] != ks.kc[KC_LAST_KILL]:
+        act_on_kill(ctx, ks)
+
+
+@numba.njit(cache=True)
+def act_on_kill(ctx: Any, ks: Any) -> None:
+    """The kill value changed: event, then the kill policy: cancel live orders if
+    ``cancel_on_kill``, close positions if ``flatten_on_kill`` (cancels first, so a resting
+    order cannot reopen what the flatten closes)."""
     kill = ctx.control[0]["kill"]
-    if kill == ks.kc[KC_LAST_KILL]:
-        return
     ks.kc[KC_LAST_KILL] = kill
     if kill == 0:
         return
@@ -274,6 +283,7 @@ __all__ = [
     "KC_NTRANS",
     "N_INTENTS",
     "accept",
+    "act_on_kill",
     "admit",
     "apply_report",
     "check_kill",
