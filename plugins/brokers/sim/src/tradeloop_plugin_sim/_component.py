@@ -47,6 +47,8 @@ class Sim:
                           doc="paper trading: in-process venue, or a sim venue server")
         host: str = param("127.0.0.1", doc="remote mode: sim venue server host")
         port: int = param(7777, ge=0, le=65535, doc="remote mode: sim venue server port")
+        request_timeout_s: float = param(
+            5.0, gt=0, doc="remote mode: a request unanswered this long drops the link")
         venues: tuple[str, ...] = param(
             (), doc="venues this component simulates (empty: every venue of the universe)")
         latency_ns: int = param(0, ge=0, doc="time from an intent to its arrival at the venue")
@@ -95,7 +97,7 @@ class Sim:
         """A paper broker: :class:`SimBroker` in process, or :class:`RemoteSimBroker`."""
         p = self.params
         if p.mode == "remote":
-            return RemoteSimBroker(p.host, p.port)
+            return RemoteSimBroker(p.host, p.port, request_timeout_s=p.request_timeout_s)
         return SimBroker(self.venue(universe))
 
     @hookimpl

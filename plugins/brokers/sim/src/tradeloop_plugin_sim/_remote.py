@@ -2,8 +2,9 @@
 
 The broker reconnects with exponential backoff and resubscribes to the private stream from
 the last report sequence it saw, so no report is lost or repeated across a reconnect. It
-never resubmits by itself: a submit whose answer was lost raises ConnectionLost, and a
-retried submit of that client id first asks the venue whether it already has it.
+never resubmits by itself: a submit whose answer was lost (the link dropped, or no answer
+within ``request_timeout_s``) raises ConnectionLost, and a retried submit of that client id
+first asks the venue whether it already has it.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class _Connection:
         self._pending.clear()
         self.lost.set()
 
-    async def request(self, op: str, **args: Any) -> Any:
+    async def request(self, op: str, timeout_s: float | None = None, **args: Any) -> Any:
         if self._writer is None or self.lost.is_set():
             raise ConnectionLost("not connected to sim venue", venue="sim")
         rid = next(self._ids)
@@ -92,7 +93,15 @@ class _Connection:
         except (ConnectionError, RuntimeError) as e:
             self._pending.pop(rid, None)
             raise ConnectionLost(f"send failed: {e}", venue="sim") from None
-        msg = await fut
+        try:
+            msg = await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            self._pending.pop(rid, None)
+            # A venue that stops answering on an open connection is as good as gone: drop the
+            # link so the owner reconnects and resubscribes from the last report it saw.
+            self._writer.transport.abort()
+            self._fail()
+            raise ConnectionLost(f"no answer to {op!r} within {timeout_s:g}s", venue="sim") from None
         if msg.get("ok"):
             return msg.get("result")
         err = msg.get("error") or {}
@@ -115,8 +124,12 @@ class RemoteSimBroker:
     """The Broker protocol over a :class:`SimVenueServer` at ``host:port``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, name: str = "sim",
-                 backoff_s: float = 0.05, max_backoff_s: float = 2.0) -> None:
+                 backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 request_timeout_s: float = 5.0) -> None:
+        if request_timeout_s <= 0:
+            raise ValueError(f"request_timeout_s must be positive, got {request_timeout_s}")
         self.name = name
+        self.request_timeout_s = request_timeout_s
         self.host, self.port = host, port
         self._backoff, self._max_backoff = backoff_s, max_backoff_s
         self._conn: _Connection | None = None
@@ -143,9 +156,14 @@ class RemoteSimBroker:
     async def _open(self) -> None:
         conn = _Connection(self.host, self.port, self._on_push)
         await conn.open()
-        hello = await conn.request("hello")
-        self.universe = _wire.decode_universe(hello["universe"])
-        await conn.request("subscribe", reports=True, since_seq=self._last_seq)
+        t = self.request_timeout_s
+        try:
+            hello = await conn.request("hello", t)
+            self.universe = _wire.decode_universe(hello["universe"])
+            await conn.request("subscribe", t, reports=True, since_seq=self._last_seq)
+        except BaseException:
+            await conn.close()
+            raise
         self._conn = conn
         self.connected.set()
 
@@ -193,7 +211,7 @@ class RemoteSimBroker:
     async def _req(self, op: str, **args: Any) -> Any:
         if self._conn is None:
             raise ConnectionLost("not connected: call connect() first", venue=self.name)
-        return await self._conn.request(op, **args)
+        return await self._conn.request(op, self.request_timeout_s, **args)
 
     async def venue_spec(self) -> VenueSpec:
         """Symbols, precision and fees of the venue."""
