@@ -198,7 +198,7 @@ def test_a_silent_venue_times_out_and_a_retried_submit_is_not_duplicated() -> No
         proxy.hold.set()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        with pytest.raises(ConnectionLost, match="no answer to 'submit' within 0.3s"):
+        with pytest.raises(ConnectionLost, match=r"no answer to 'submit' within 0\.3s"):
             await b.submit(limit(8, Side.BUY, "1", "99"))
         assert loop.time() - t0 < 2.0
         assert venue.known(8)
