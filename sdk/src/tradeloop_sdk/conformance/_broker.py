@@ -45,7 +45,9 @@ class BrokerHarness(Protocol):
     # its event loop, to release what make_broker started there (a server, a connection).
     # Optional, for brokers that talk to their venue over a network: ``async def cut()``
     # makes the venue unreachable (connections drop, new ones are refused) and
-    # ``async def restore()`` brings it back, venue state intact.
+    # ``async def restore()`` brings it back, venue state intact. ``async def stall()`` makes
+    # the venue go silent instead (connections stay open, nothing is answered) until
+    # ``restore()``: a broker must time its calls out rather than hang.
 
 
 async def _aclose(harness: Any) -> None:
@@ -414,6 +416,36 @@ class BrokerConformance:
             assert filled(s.of(take)) <= qty, f"client id {take} filled {filled(s.of(take))} for {qty} across the outage"
             await s.call(s.broker.cancel(rest))
             await s.settle(rest)
+
+        run(check)
+
+
+    def test_silent_venue_times_out_then_recovers(self, run: Any, harness: BrokerHarness,
+                                                  request: pytest.FixtureRequest) -> None:
+        if not hasattr(harness, "stall"):
+            pytest.skip("the harness cannot make the venue go silent (an in-process broker has no link)")
+        take = self._cid(request, 1)
+
+        async def check(s: Session, spec: SymbolSpec, h: Any) -> None:
+            _, ask, _ = await self._quote(h, spec)
+            qty = self._qty(spec)
+            await h.stall()
+            # the link stays open and the venue says nothing: a call must give up, not hang
+            sent = await _fails_or_finishes(s.broker.submit(
+                self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)),
+                h.timeout_s, "submit() to a silent venue")
+            await h.restore()
+            if not sent:
+                # the venue may have taken the order before it went quiet: a retry must not
+                # double it
+                try:
+                    await _retry(lambda: s.broker.submit(
+                        self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)),
+                        h.timeout_s, "a submit retried after the venue spoke again")
+                except OrderRejected as exc:
+                    assert exc.reason == Reason.DUPLICATE_ORDER, f"a retried submit was refused with {exc.reason}"
+            await s.settle(take)
+            assert filled(s.of(take)) <= qty, f"client id {take} filled {filled(s.of(take))} for {qty} across the silence"
 
         run(check)
 

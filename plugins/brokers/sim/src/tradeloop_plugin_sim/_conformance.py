@@ -70,6 +70,8 @@ class _Link:
         self.port = 0
         self._listener: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        #: set: bytes from the venue are held back (a venue that went silent)
+        self.silent = asyncio.Event()
 
     async def start(self) -> int:
         """Listen (again, on the same port once known)."""
@@ -84,8 +86,13 @@ class _Link:
             writer.close()
             return
         self._writers |= {writer, up_writer}
-        await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
+        await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer, self.silent))
         self._writers -= {writer, up_writer}
+
+    @property
+    def listening(self) -> bool:
+        """Whether new connections are accepted (false after :meth:`cut`)."""
+        return self._listener is not None
 
     async def cut(self) -> None:
         """Drop every connection and refuse new ones."""
@@ -98,9 +105,12 @@ class _Link:
             self._listener = None
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                hold: asyncio.Event | None = None) -> None:
     try:
         while data := await reader.read(1 << 16):
+            while hold is not None and hold.is_set() and not writer.is_closing():
+                await asyncio.sleep(0.01)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
@@ -136,7 +146,8 @@ class RemoteHarness(LocalHarness):
         """A new RemoteSimBroker, connected to the server through the relay."""
         await self._server()
         assert self.link is not None
-        b = RemoteSimBroker(HOST, self.link.port)
+        # a request timeout well inside the kit's per-call budget (timeout_s)
+        b = RemoteSimBroker(HOST, self.link.port, request_timeout_s=1.0)
         await b.connect()
         return b
 
@@ -149,10 +160,17 @@ class RemoteHarness(LocalHarness):
         assert self.link is not None
         await self.link.cut()
 
-    async def restore(self) -> None:
-        """The network is back on the same address."""
+    async def stall(self) -> None:
+        """The venue goes silent: connections stay open, no answer comes back."""
         assert self.link is not None
-        await self.link.start()
+        self.link.silent.set()
+
+    async def restore(self) -> None:
+        """The network is back on the same address and the venue speaks again."""
+        assert self.link is not None
+        self.link.silent.clear()
+        if not self.link.listening:
+            await self.link.start()
 
     async def aclose(self) -> None:
         """Stop the relay and the server of this event loop."""
