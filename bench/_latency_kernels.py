@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from tradeloop_sdk import ComponentKind, HotPath, OrderType, Side, TimeInForce, params_array, submit
-from tradeloop_sdk._context import N_INTENTS
-
 from tradeloop._atomics import load_acquire, wall_clock_ns
 from tradeloop._rings import ring_pop_batch, ring_push
+from tradeloop_sdk import ComponentKind, HotPath, OrderType, Side, TimeInForce, params_array, submit
+from tradeloop_sdk._context import N_INTENTS
 
 
 @numba.njit(cache=True)

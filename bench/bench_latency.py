@@ -25,11 +25,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tradeloop_sdk import INTENT_DTYPE, REPORT_DTYPE, TICK_DTYPE, ReportKind, Universe  # noqa: E402
-
-from tradeloop._rings import BLOCK, DROP_OLDEST, SpscRing  # noqa: E402
-from tradeloop._shm import ShmRing  # noqa: E402
-from tradeloop.loop import build_loop  # noqa: E402
+from tradeloop._rings import BLOCK, DROP_OLDEST, SpscRing
+from tradeloop._shm import ShmRing
+from tradeloop.loop import build_loop
+from tradeloop_sdk import INTENT_DTYPE, REPORT_DTYPE, TICK_DTYPE, ReportKind, Universe
 
 CAP = 1 << 16
 

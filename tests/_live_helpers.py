@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from tradeloop_sdk import (
-    IntentAction, OrderState, OrderStatus, Position, Report, ReportKind, Side, VenueSpec,
+    IntentAction,
+    OrderState,
+    OrderStatus,
+    Position,
+    Report,
+    ReportKind,
+    Side,
+    VenueSpec,
 )
 
 

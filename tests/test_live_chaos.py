@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from tradeloop.engine import Journal
 from tradeloop.engine._journal import INTENT, RECONCILE
 from tradeloop.engine._reconcile import replay
@@ -419,9 +418,8 @@ def test_fifty_reloads_a_minute_change_params_and_limits_together(tmp_path, venu
     import time
 
     from click.testing import CliRunner
-    from tradeloop_sdk import Secret
-
     from tradeloop.cli._live import ctl
+    from tradeloop_sdk import Secret
 
     path, engine = _engine(tmp_path, _version_text(venue, 0), ops_enabled=True, ops_port=0,
                            ops_token=Secret("env:TL_CHAOS_TOKEN"))

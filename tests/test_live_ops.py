@@ -12,10 +12,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from tradeloop_sdk import ConfigError
-
 from tradeloop.config import load_config, parse_config
 from tradeloop.engine import EngineSettings, Journal, build_engine
+from tradeloop_sdk import ConfigError
 
 
 def _helpers():  # tests run with --import-mode=importlib: load the sibling module by path

@@ -41,14 +41,15 @@ from .._rings import BLOCK, DROP_OLDEST, SpscRing
 from ._events import EventBroadcaster
 from ._executor import Executor
 from ._feeds import FeedRunner
-from ._journal import CONTROL, RECONCILE, Journal
+from ._journal import CONTROL, Journal
 from ._killfile import KillFileWatcher
 from ._metrics import EngineMetrics
 from ._ops_server import OpsServer
 from ._settings import EngineSettings
 from ._snapshot import load as load_snapshot
 from ._snapshot import save_atomic
-from ._state import apply_reconcile, engine_state, flatten_intents, restore_snapshot
+from ._state import engine_state, flatten_intents, restore_snapshot
+from ._tap import ReportTap
 
 _log = logging.getLogger("tradeloop.engine")
 
@@ -289,7 +290,14 @@ class Engine:
             restore_snapshot(self.loop, snap)
         for venue, broker in self.brokers.items():
             await broker.connect()
-        await self._reconcile()
+        # listen before reading the venue's state: reports sent meanwhile wait in the taps
+        taps = {venue: ReportTap(broker) for venue, broker in self.brokers.items()}
+        try:
+            await self._reconcile(taps)
+        except BaseException:
+            for tap in taps.values():
+                await tap.close()
+            raise
         self.executor = Executor(
             self.intent_ring, self.report_ring, self.brokers, self.journal, self.universe,
             metrics=self.metrics, breakers=self.breakers, on_report=self.events.on_report,
@@ -297,7 +305,7 @@ class Engine:
             tick_ts=lambda v, sym: int(self.loop.ctx.books[v, sym]["ts_recv"]),
             tick_clock=not s.stamp_recv,
         )
-        self.executor.start()
+        self.executor.start(taps)
         self._thread = threading.Thread(target=self._loop_main, name="tradeloop-loop", daemon=True)
         self._thread.start()
         spawn = self._aloop.create_task
@@ -323,32 +331,10 @@ class Engine:
         self.events.start()
         self.ready = True
 
-    async def _reconcile(self) -> None:
-        from ._reconcile import reconcile, replay
+    async def _reconcile(self, taps: Mapping[str, ReportTap]) -> None:
+        from ._startup import reconcile_venues
 
-        assert self.journal is not None
-        state = replay(self.journal)
-        for venue, broker in self.brokers.items():
-            live = [o for o in state.live_orders() if o.venue == venue]
-            open_orders = await broker.open_orders()
-            fills = await broker.fills(0) if live else []
-            positions = await broker.positions()
-            res = reconcile(state, venue, open_orders, fills, positions)
-            for f in res.findings:
-                _log.warning("reconcile %s: %s %s/%s cid=%d %s", venue, f.kind, f.venue, f.symbol,
-                             f.client_id, f.detail)
-                data = {"finding": f.kind, "detail": f.detail}
-                if f.client_id in res.closed:
-                    data["state"] = res.closed[f.client_id].name
-                self.journal.append(RECONCILE, data,
-                                    client_id=f.client_id or None, venue=f.venue, symbol=f.symbol)
-            for o in res.orphans:
-                try:
-                    await broker.cancel(o.client_id)
-                except Exception as exc:
-                    _log.warning("cancel of orphan %d at %s failed: %s", o.client_id, venue, exc)
-            apply_reconcile(self.loop, venue, res, self.journal)
-            self.findings.extend(res.findings)
+        self.findings.extend(await reconcile_venues(self, taps))
 
     async def _housekeeping(self) -> None:
         last_snap = 0.0
@@ -445,15 +431,23 @@ class Engine:
     async def _cancel_all(self) -> None:
         orders = self.loop.ctx.orders
         live = orders[(orders["state"] >= 1) & (orders["state"] <= 4)]
-        for o in live:
+
+        async def cancel(o: Any) -> None:
             venue = self.universe.venues[int(o["venue"])]
             broker = self.brokers.get(venue)
             if broker is None:
-                continue
+                return
             try:
-                await asyncio.wait_for(broker.cancel(int(o["client_id"])), self.settings.submit_timeout_s)
+                await broker.cancel(int(o["client_id"]))
             except Exception as exc:
                 _log.warning("cancel on stop of %d failed: %s", int(o["client_id"]), exc)
+
+        # all at once under one deadline: a stop must not wait one timeout per order
+        try:
+            await asyncio.wait_for(asyncio.gather(*(cancel(o) for o in live)),
+                                   self.settings.submit_timeout_s)
+        except TimeoutError:
+            _log.warning("cancels on stop still unanswered after %.1fs", self.settings.submit_timeout_s)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 2.0:
             st = self.loop.ctx.orders["state"]

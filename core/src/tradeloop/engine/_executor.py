@@ -48,6 +48,7 @@ from tradeloop_sdk._breaker import CircuitBreaker
 
 from ._journal import INTENT, REPORT, SUBMIT, SUBMIT_ERROR, Journal, record_data
 from ._metrics import EngineMetrics
+from ._tap import ReportTap
 
 _log = logging.getLogger("tradeloop.engine.executor")
 
@@ -94,6 +95,7 @@ class Executor:
         #: NEW orders sent whose venue answer (ACK or REJECTED) the breaker still awaits
         self._awaiting_ack: dict[int, CircuitBreaker] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._taps: dict[str, ReportTap] = {}
         self.intents_seen = 0
         self.reports_received = 0
         self._idle_sig: tuple[int, int, int] = (-1, -1, -1)
@@ -103,8 +105,13 @@ class Executor:
         self.refuse_new: Reason | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the intent pump, per-venue submitters, report streams and report writer."""
+    def start(self, taps: Mapping[str, ReportTap] | None = None) -> None:
+        """Start the intent pump, per-venue submitters, report streams and report writer.
+
+        ``taps`` are report streams opened before reconciliation (see :class:`ReportTap`);
+        their buffered reports are applied first, then the stream goes on from them.
+        """
+        self._taps = dict(taps or {})
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._pump_intents(), name="executor-intents"))
         self._tasks.append(loop.create_task(self._write_reports(), name="executor-reports"))
@@ -302,17 +309,22 @@ class Executor:
     # -- reports --------------------------------------------------------------------------
     async def _stream(self, venue: str, broker: Broker) -> None:
         backoff = 0.05
+        tap = self._taps.pop(venue, None)
         while True:
             try:
-                async for rep in broker.reports():
+                source = tap.reports() if tap is not None else broker.reports()
+                async for rep in source:
+                    if tap is not None and tap.known(rep):
+                        continue  # a fill reconciliation already took from the venue
                     self.reports_received += 1
                     self._judge(rep)
                     self._reports.put_nowait(rep)
                     backoff = 0.05
-                return
+                return  # the broker closed its stream
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                tap = None
                 self.metrics.reconnects.inc(kind="broker", venue=venue)
                 _log.warning("report stream of %s dropped (%s); reconnecting in %.2fs", venue, exc, backoff)
                 await asyncio.sleep(backoff)

@@ -98,7 +98,7 @@ class OpsServer:
     async def _dispatch(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
         try:
             raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return _json(400, {"error": "malformed request"})
         if len(raw) > _MAX_HEADER:
             return _json(400, {"error": "headers too large"})
