@@ -19,6 +19,7 @@ from tradeloop_sdk import (
     VenueSpec,
 )
 
+from ._fanout import ReportFanout
 from ._venue import SimVenue
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,10 @@ class SimBroker:
     def __init__(self, venue: SimVenue, *, name: str = "sim") -> None:
         self.name = name
         self.venue = venue
-        self._queues: list[asyncio.Queue[Report | None]] = []
+        self._fanout = ReportFanout()
         self._connected = False
         self._feed_task: asyncio.Task[None] | None = None
-        venue.subscribe(self._on_report)
-
-    def _on_report(self, rep: Report) -> None:
-        for q in self._queues:
-            q.put_nowait(rep)
+        venue.subscribe(self._fanout.publish)
 
     async def connect(self) -> None:
         """Nothing to open in process; idempotent."""
@@ -56,8 +53,7 @@ class SimBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._feed_task
             self._feed_task = None
-        for q in self._queues:
-            q.put_nowait(None)
+        self._fanout.end()
 
     def _require(self) -> None:
         if not self._connected:
@@ -99,20 +95,7 @@ class SimBroker:
 
     def reports(self) -> AsyncIterator[Report]:
         """Every report from this call on, in venue order, until :meth:`close`."""
-        q: asyncio.Queue[Report | None] = asyncio.Queue()
-        self._queues.append(q)
-        return self._drain(q)
-
-    async def _drain(self, q: asyncio.Queue[Report | None]) -> AsyncIterator[Report]:
-        try:
-            while True:
-                rep = await q.get()
-                if rep is None:
-                    return
-                yield rep
-        finally:
-            if q in self._queues:
-                self._queues.remove(q)
+        return self._fanout.stream()
 
     async def open_orders(self) -> Sequence[OrderStatus]:
         """Orders live at the venue."""

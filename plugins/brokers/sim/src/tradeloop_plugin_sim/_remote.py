@@ -34,6 +34,7 @@ from tradeloop_sdk import (
 )
 
 from . import _wire
+from ._fanout import ReportFanout
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class RemoteSimBroker:
         self.host, self.port = host, port
         self._backoff, self._max_backoff = backoff_s, max_backoff_s
         self._conn: _Connection | None = None
-        self._queues: list[asyncio.Queue[Report | None]] = []
+        self._fanout = ReportFanout()
         self._last_seq = 0
         self._uncertain: set[int] = set()
         self._closing = False
@@ -149,9 +150,7 @@ class RemoteSimBroker:
         if seq <= self._last_seq:
             return  # already seen before a reconnect
         self._last_seq = seq
-        rep = _wire.decode(Report, msg["report"])
-        for q in self._queues:
-            q.put_nowait(rep)
+        self._fanout.publish(_wire.decode(Report, msg["report"]))
 
     async def _open(self) -> None:
         conn = _Connection(self.host, self.port, self._on_push)
@@ -205,8 +204,7 @@ class RemoteSimBroker:
             self._supervisor = None
         if self._conn is not None:
             await self._conn.close()
-        for q in self._queues:
-            q.put_nowait(None)
+        self._fanout.end()
 
     async def _req(self, op: str, **args: Any) -> Any:
         if self._conn is None:
@@ -244,20 +242,7 @@ class RemoteSimBroker:
 
     def reports(self) -> AsyncIterator[Report]:
         """Reports from this call on, surviving reconnects, until :meth:`close`."""
-        q: asyncio.Queue[Report | None] = asyncio.Queue()
-        self._queues.append(q)
-        return self._drain(q)
-
-    async def _drain(self, q: asyncio.Queue[Report | None]) -> AsyncIterator[Report]:
-        try:
-            while True:
-                rep = await q.get()
-                if rep is None:
-                    return
-                yield rep
-        finally:
-            if q in self._queues:
-                self._queues.remove(q)
+        return self._fanout.stream()
 
     async def open_orders(self) -> Sequence[OrderStatus]:
         """Orders live at the venue."""
