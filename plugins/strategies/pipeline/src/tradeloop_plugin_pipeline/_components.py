@@ -41,6 +41,11 @@ def _ids(p: Any, universe: Universe) -> dict[str, float | int]:
     return {"venue": universe.venue_id(p.venue), "symbol": universe.symbol_id(p.symbol), "source": 0}
 
 
+def _floats(p: Any, *names: str) -> dict[str, float | int]:
+    """The named params as float64 record fields (config may give an int for a float)."""
+    return {n: float(getattr(p, n)) for n in names}
+
+
 class _Stage:
     Params: ClassVar[type]
     name: ClassVar[str]
@@ -58,19 +63,21 @@ class _Stage:
         raise NotImplementedError
 
 
-_VENUE = "venue the pipeline trades on"
-_SYMBOL = "symbol the pipeline trades (its row of ctx.signals)"
+@attrs.frozen
+class _On:
+    """The instrument of the pipeline: the first two parameters of every stage."""
+
+    venue: str = param(doc="venue the pipeline trades on")
+    symbol: str = param(doc="symbol the pipeline trades (its row of ctx.signals)")
 
 
 class Predict(_Stage):
     """Stage 1: per-horizon forecasts of built-in models (momentum, reversion, drift)."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Predict`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         horizons: tuple[int, ...] = _horizons()
         models: tuple[str, ...] = attrs.field(
             default=MODELS,
@@ -104,11 +111,9 @@ class Blend(_Stage):
     """Stage 2: ridge risk-parity blend of the models per horizon, temperature-compressed."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Blend`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         horizons: tuple[int, ...] = _horizons()
         n_models: int = param(N_MODELS, ge=1, le=N_MODELS, doc="models blended (slots 0..n-1)")
         alpha: float = param(0.02, gt=0, le=1, doc="EWMA weight of model returns and blend scale")
@@ -124,8 +129,8 @@ class Blend(_Stage):
         vec = np.zeros(_forecast.B_HEAD + len(p.horizons) * _forecast.blend_block(M))
         state = (vec, np.zeros((M, M)), np.zeros(M), np.zeros(M))
         rec = params_array(
-            {**_ids(p, universe), "n_models": M, "alpha": float(p.alpha), "ridge": float(p.ridge),
-             "temperature": float(p.temperature), "warmup": int(p.warmup)}
+            {**_ids(p, universe), "n_models": M, **_floats(p, "alpha", "ridge", "temperature"),
+             "warmup": int(p.warmup)}
         )
         return (rec, np.array(p.horizons, np.float64)), state, _forecast.blend_on_tick
 
@@ -134,11 +139,9 @@ class Arbitrate(_Stage):
     """Stage 3: pick the horizon with the best score net of spread, impact and vol timing."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Arbitrate`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         horizons: tuple[int, ...] = _horizons()
         alpha_fast: float = param(0.1, gt=0, le=1, doc="EWMA weight of the current variance")
         alpha_slow: float = param(0.005, gt=0, le=1, doc="EWMA weight of the long-run variance")
@@ -151,9 +154,8 @@ class Arbitrate(_Stage):
     def _build(self, universe: Universe) -> tuple[Any, Any, Any]:
         p = self.params
         rec = params_array(
-            {**_ids(p, universe), "alpha_fast": float(p.alpha_fast), "alpha_slow": float(p.alpha_slow),
-             "default_spread_bps": float(p.default_spread_bps), "impact_bps": float(p.impact_bps),
-             "order_qty": float(p.order_qty)}
+            {**_ids(p, universe), **_floats(p, "alpha_fast", "alpha_slow", "default_spread_bps",
+                                            "impact_bps", "order_qty")}
         )
         state = np.array([0.0, np.nan, np.nan])
         return (rec, np.array(p.horizons, np.float64)), state, _decide.arbitrate_on_tick
@@ -163,11 +165,9 @@ class Gate(_Stage):
     """Stage 4: barrier gate on the score (with hysteresis) and a spread gate."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Gate`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         barrier: float = param(0.5, ge=0, doc="|score| needed to open the gate")
         hold_fraction: float = param(0.5, ge=0, le=1, doc="fraction of barrier that keeps it open")
         max_spread_bps: float = param(20.0, gt=0, doc="closed while the spread is wider")
@@ -176,10 +176,7 @@ class Gate(_Stage):
 
     def _build(self, universe: Universe) -> tuple[Any, Any, Any]:
         p = self.params
-        rec = params_array(
-            {**_ids(p, universe), "barrier": float(p.barrier), "hold_fraction": float(p.hold_fraction),
-             "max_spread_bps": float(p.max_spread_bps)}
-        )
+        rec = params_array({**_ids(p, universe), **_floats(p, "barrier", "hold_fraction", "max_spread_bps")})
         return rec, np.zeros(1), _decide.gate_on_tick
 
 
@@ -187,11 +184,9 @@ class Size(_Stage):
     """Stage 5: volatility-scaled target position with a no-trade band; emits the orders."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Size`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         max_position: float = param(1.0, gt=0, doc="target at full conviction, base units")
         full_score: float = param(2.0, gt=0, doc="score that earns the full position")
         vol_target_bps: float = param(5.0, gt=0, doc="volatility per sqrt(second) above which size shrinks")
@@ -203,8 +198,7 @@ class Size(_Stage):
     def _build(self, universe: Universe) -> tuple[Any, Any, Any]:
         p = self.params
         rec = params_array(
-            {**_ids(p, universe), "max_position": float(p.max_position), "full_score": float(p.full_score),
-             "vol_target_bps": float(p.vol_target_bps), "band": float(p.band), "alpha": float(p.alpha)}
+            {**_ids(p, universe), **_floats(p, "max_position", "full_score", "vol_target_bps", "band", "alpha")}
         )
         return rec, np.zeros(4), _decide.size_on_tick
 
@@ -213,11 +207,9 @@ class Risk(_Stage):
     """Stage 6: bound the pipeline's intents (position, size, notional) before the guards."""
 
     @attrs.frozen
-    class Params:
+    class Params(_On):
         """Parameters of :class:`Risk`."""
 
-        venue: str = param(doc=_VENUE)
-        symbol: str = param(doc=_SYMBOL)
         max_position: float = param(1.0, gt=0, doc="absolute position limit, base units")
         max_order_qty: float = param(1.0, gt=0, doc="largest single order, base units")
         max_notional: float = param(0.0, ge=0, doc="largest order notional, quote units (0: off)")
@@ -227,7 +219,6 @@ class Risk(_Stage):
     def _build(self, universe: Universe) -> tuple[Any, Any, Any]:
         p = self.params
         rec = params_array(
-            {**_ids(p, universe), "max_position": float(p.max_position),
-             "max_order_qty": float(p.max_order_qty), "max_notional": float(p.max_notional)}
+            {**_ids(p, universe), **_floats(p, "max_position", "max_order_qty", "max_notional")}
         )
         return rec, np.zeros(2), _decide.risk_on_tick
