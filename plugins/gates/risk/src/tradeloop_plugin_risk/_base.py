@@ -39,6 +39,10 @@ def pairs(universe: Universe, key: str, *, strict: bool = True) -> list[tuple[in
         return []
 
 
+def _number(value: float | int | bool) -> float | int:
+    return int(value) if isinstance(value, bool) else value
+
+
 class Guard:
     """A risk guard component: params in, a GUARD HotPath out; ``state`` readable after."""
 
@@ -47,6 +51,7 @@ class Guard:
     _check: Any = None
     _on_report: Any = None
     _on_tick: Any = None  # optional: called every tick, before strategies (see docs/guards.md)
+    _fields: tuple[str, ...] = ()  # Params the kernels read as they are (bools as 0/1)
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -54,7 +59,10 @@ class Guard:
         self.universe: Universe | None = None
 
     def _params(self) -> dict[str, float | int]:
-        return {"unused": 0}
+        """The kernels' params record: ``_fields`` by default; override to convert units."""
+        if not self._fields:
+            return {"unused": 0}
+        return {f: _number(getattr(self.params, f)) for f in self._fields}
 
     def _state(self, universe: Universe) -> Any:
         return np.zeros((len(universe.venues), len(universe.symbols)), np.int64)

@@ -27,6 +27,7 @@ class PositionLimit(Guard):
     name = "position_limit"
     _check = k.position_limit_check
     _on_report = k.position_limit_report
+    _fields = ("include_open", "resize")
 
     @attrs.frozen
     class Params:
@@ -37,9 +38,6 @@ class PositionLimit(Guard):
         per_symbol: dict[str, dict[str, float]] = param(factory=dict, doc="overrides by SYM / venue:SYM / venue:*")
         include_open: bool = param(True, doc="count same-side open orders as position")
         resize: bool = param(False, doc="cut to the headroom instead of refusing")
-
-    def _params(self) -> dict[str, float | int]:
-        return {"include_open": int(self.params.include_open), "resize": int(self.params.resize)}
 
     def _state(self, universe: Universe) -> Any:
         p = self.params
@@ -64,6 +62,7 @@ class PortfolioLimit(Guard):
 
     name = "portfolio_limit"
     _check = k.portfolio_limit_check
+    _fields = ("max_gross", "max_net", "resize")
 
     @attrs.frozen
     class Params:
@@ -73,10 +72,6 @@ class PortfolioLimit(Guard):
         max_net: float = param(0.0, ge=0.0, doc="largest |net| exposure, quote units")
         resize: bool = param(False, doc="cut to the headroom instead of refusing")
 
-    def _params(self) -> dict[str, float | int]:
-        p = self.params
-        return {"max_gross": p.max_gross, "max_net": p.max_net, "resize": int(p.resize)}
-
 
 class OrderLimits(Guard):
     """Cap one order's size (MAX_SIZE) and notional at its limit or the mark
@@ -84,6 +79,7 @@ class OrderLimits(Guard):
 
     name = "order_limits"
     _check = k.order_limits_check
+    _fields = ("max_qty", "max_notional", "resize")
 
     @attrs.frozen
     class Params:
@@ -92,10 +88,6 @@ class OrderLimits(Guard):
         max_qty: float = param(0.0, ge=0.0, doc="largest order size, base units")
         max_notional: float = param(0.0, ge=0.0, doc="largest order notional, quote units")
         resize: bool = param(False, doc="cut to the cap instead of refusing")
-
-    def _params(self) -> dict[str, float | int]:
-        p = self.params
-        return {"max_qty": p.max_qty, "max_notional": p.max_notional, "resize": int(p.resize)}
 
 
 class Drawdown(Guard):
@@ -114,6 +106,7 @@ class Drawdown(Guard):
     _check = k.drawdown_check
     _on_report = k.drawdown_report
     _on_tick = k.drawdown_tick
+    _fields = ("capital", "max_total", "max_daily", "max_total_pct", "max_daily_pct", "kill")
 
     @attrs.frozen
     class Params:
@@ -129,12 +122,6 @@ class Drawdown(Guard):
         def __attrs_post_init__(self) -> None:
             if (self.max_total_pct or self.max_daily_pct) and self.capital <= 0.0:
                 raise ValueError("drawdown: percentage limits need capital > 0")
-
-    def _params(self) -> dict[str, float | int]:
-        p = self.params
-        return {"capital": p.capital, "max_total": p.max_total, "max_daily": p.max_daily,
-                "max_total_pct": p.max_total_pct, "max_daily_pct": p.max_daily_pct,
-                "kill": int(p.kill)}
 
     def _state(self, universe: Universe) -> Any:
         # each position's last PnL, so a tick re-marks one position instead of all

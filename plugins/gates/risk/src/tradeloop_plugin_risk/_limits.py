@@ -69,6 +69,29 @@ def intent_price(ctx: Any, it: Any) -> float:
     return mark(ctx, it["venue"], it["symbol"])
 
 
+@numba.njit(cache=True, inline="always")
+def _exposure_mark(ctx: Any, it: Any) -> float:
+    """Price the intent's exposure is judged at: the mark, else its own price (NaN if none)."""
+    m = mark(ctx, it["venue"], it["symbol"])
+    if not m > 0.0:
+        m = intent_price(ctx, it)
+    return m
+
+
+@numba.njit(cache=True, inline="always")
+def _cut_or_refuse(
+    ctx: Any, i: int, it: Any, resize: int, code: int, value: float, limit: float, allowed: float
+) -> int:
+    """With ``resize`` and room left, cut intent ``i`` to ``allowed`` and pass it; else refuse
+    with ``code``. Either way the breach is recorded."""
+    if resize != 0 and allowed > 0.0:
+        record_breach(ctx, i, code, value, limit, True)
+        it[0]["qty"] = allowed
+        return 0
+    record_breach(ctx, i, code, value, limit, False)
+    return code
+
+
 @numba.njit(cache=True)
 def total_pnl(ctx: Any) -> float:
     """Realized minus fees plus unrealized at the mark, all positions."""
@@ -112,9 +135,7 @@ def position_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     pending = book.open_qty(idx, ctx, v, s, side) if p["include_open"] != 0 else 0.0
     limit = max_q if max_q > 0.0 else np.inf
     if max_n > 0.0:
-        m = mark(ctx, v, s)
-        if not m > 0.0:
-            m = intent_price(ctx, it[0])
+        m = _exposure_mark(ctx, it[0])
         if not m > 0.0:
             record_breach(ctx, i, _STALE_QUOTE, np.nan, max_n, False)
             return _STALE_QUOTE
@@ -123,12 +144,7 @@ def position_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     if projected <= limit * (1.0 + _EPS):
         return 0
     headroom = limit - sgn * pos - pending
-    if p["resize"] != 0 and headroom > 0.0:
-        record_breach(ctx, i, _POSITION_LIMIT, projected, limit, True)
-        it[0]["qty"] = headroom
-        return 0
-    record_breach(ctx, i, _POSITION_LIMIT, projected, limit, False)
-    return _POSITION_LIMIT
+    return _cut_or_refuse(ctx, i, it, p["resize"], _POSITION_LIMIT, projected, limit, headroom)
 
 
 @numba.njit(cache=True)
@@ -147,9 +163,7 @@ def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     p = params[0]
     v = it[0]["venue"]
     s = it[0]["symbol"]
-    m = mark(ctx, v, s)
-    if not m > 0.0:
-        m = intent_price(ctx, it[0])
+    m = _exposure_mark(ctx, it[0])
     if not m > 0.0:
         record_breach(ctx, i, _STALE_QUOTE, np.nan, p["max_gross"], False)
         return _STALE_QUOTE
@@ -190,12 +204,7 @@ def portfolio_limit_check(params: Any, state: Any, ctx: Any, i: int) -> int:
             limit = p["max_net"]
     if code == 0:
         return 0
-    if p["resize"] != 0 and allowed > 0.0:
-        record_breach(ctx, i, code, value, limit, True)
-        it[0]["qty"] = allowed
-        return 0
-    record_breach(ctx, i, code, value, limit, False)
-    return code
+    return _cut_or_refuse(ctx, i, it, p["resize"], code, value, limit, allowed)
 
 
 @numba.njit(cache=True)
@@ -210,12 +219,10 @@ def order_limits_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     p = params[0]
     q = it[0]["qty"]
     if p["max_qty"] > 0.0 and q > p["max_qty"] * (1.0 + _EPS):
-        if p["resize"] == 0:
-            record_breach(ctx, i, _MAX_SIZE, q, p["max_qty"], False)
-            return _MAX_SIZE
-        record_breach(ctx, i, _MAX_SIZE, q, p["max_qty"], True)
+        code = _cut_or_refuse(ctx, i, it, p["resize"], _MAX_SIZE, q, p["max_qty"], p["max_qty"])
+        if code != 0:
+            return code
         q = p["max_qty"]
-        it[0]["qty"] = q
     if p["max_notional"] > 0.0:
         px = intent_price(ctx, it[0])
         if not px > 0.0:
@@ -223,11 +230,8 @@ def order_limits_check(params: Any, state: Any, ctx: Any, i: int) -> int:
             return _STALE_QUOTE
         notional = q * px
         if notional > p["max_notional"] * (1.0 + _EPS):
-            if p["resize"] == 0:
-                record_breach(ctx, i, _NOTIONAL_LIMIT, notional, p["max_notional"], False)
-                return _NOTIONAL_LIMIT
-            record_breach(ctx, i, _NOTIONAL_LIMIT, notional, p["max_notional"], True)
-            it[0]["qty"] = p["max_notional"] / px
+            return _cut_or_refuse(ctx, i, it, p["resize"], _NOTIONAL_LIMIT, notional,
+                                  p["max_notional"], p["max_notional"] / px)
     return 0
 
 
@@ -426,9 +430,7 @@ def var_check(params: Any, state: Any, ctx: Any, i: int) -> int:
     scale = p["z"] * np.sqrt(p["horizon_s"])
     total = 0.0
     sig_here = 0.0
-    m_here = mark(ctx, v, s)
-    if not m_here > 0.0:
-        m_here = intent_price(ctx, it[0])
+    m_here = _exposure_mark(ctx, it[0])
     pos = ctx.positions
     for a in range(pos.shape[0]):
         for b in range(pos.shape[1]):

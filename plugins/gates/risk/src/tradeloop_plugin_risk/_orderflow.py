@@ -63,6 +63,7 @@ class Concurrency(Guard):
     name = "concurrency"
     _check = k.concurrency_check
     _on_report = k.concurrency_report
+    _fields = ("venue_max", "symbol_max")
 
     @attrs.frozen
     class Params:
@@ -70,9 +71,6 @@ class Concurrency(Guard):
 
         venue_max: int = param(0, ge=0, doc="live orders per venue")
         symbol_max: int = param(0, ge=0, doc="live orders per symbol")
-
-    def _params(self) -> dict[str, float | int]:
-        return {"venue_max": self.params.venue_max, "symbol_max": self.params.symbol_max}
 
     def _state(self, universe: Universe) -> Any:
         return book.make(len(universe.venues), len(universe.symbols))
@@ -104,6 +102,7 @@ class Blocklist(Guard):
 
     name = "blocklist"
     _check = k.blocklist_check
+    _fields = ("refuse_inactive",)
 
     @attrs.frozen
     class Params:
@@ -112,9 +111,6 @@ class Blocklist(Guard):
         symbols: tuple[str, ...] = param((), doc="blocked SYM / venue:SYM / venue:*")
         venues: tuple[str, ...] = param((), doc="blocked venues")
         refuse_inactive: bool = param(True, doc="refuse symbols whose spec is inactive")
-
-    def _params(self) -> dict[str, float | int]:
-        return {"refuse_inactive": int(self.params.refuse_inactive)}
 
     def _state(self, universe: Universe) -> Any:
         mask = np.zeros((len(universe.venues), len(universe.symbols)), np.int64)
@@ -145,6 +141,7 @@ class TradingHours(Guard):
 
     name = "trading_hours"
     _check = k.trading_hours_check
+    _fields = ("weekdays_only",)
 
     @attrs.frozen
     class Params:
@@ -152,9 +149,6 @@ class TradingHours(Guard):
 
         hours: dict[str, str] = param(factory=dict, doc="UTC hours by SYM / venue:SYM / venue:*")
         weekdays_only: bool = param(False, doc="closed on Saturday and Sunday (UTC)")
-
-    def _params(self) -> dict[str, float | int]:
-        return {"weekdays_only": int(self.params.weekdays_only)}
 
     def _state(self, universe: Universe) -> Any:
         hours = np.full((len(universe.venues), len(universe.symbols), 2), -1, np.int64)
