@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import numba
-from tradeloop_sdk import TAINTED, is_tainted
+from tradeloop_sdk import TAINTED, is_tainted, tick_price
 
 
 @numba.njit(cache=True, inline="always")
@@ -17,6 +17,24 @@ def mine(p: Any, ctx: Any, tick: Any) -> bool:
     if tick["flags"] & TAINTED:
         return False
     return not is_tainted(ctx, p["venue"], p["symbol"])
+
+
+@numba.njit(cache=True, inline="always")
+def own_price(p: Any, ctx: Any, tick: Any) -> float:
+    """The price of a clean tick of the pipeline's own instrument; 0.0 for any other tick
+    and for a tick without a positive price (the stages skip both alike)."""
+    if not mine(p, ctx, tick):
+        return 0.0
+    x = tick_price(tick)
+    return x if x > 0.0 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def log_return(vec: Any, i: int, x: float) -> float:
+    """Log return from the price kept at ``vec[i]`` to ``x`` (NaN before the first); keeps ``x``."""
+    last = vec[i]
+    vec[i] = x
+    return math.log(x / last) if last > 0.0 else math.nan
 
 
 @numba.njit(cache=True)

@@ -37,7 +37,7 @@ from tradeloop_sdk import (
     tick_price,
 )
 
-from ._common import ewma, mine
+from ._common import ewma, log_return, mine, own_price
 from .slots import BLEND, CHOSEN, GATE, SCORE, TARGET
 
 _BUY = int(Side.BUY)
@@ -61,15 +61,11 @@ def arbitrate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     """Choose the horizon whose forecast pays best after costs, per unit of risk."""
     p = params[0][0]
     horizons = params[1]
-    if not mine(p, ctx, tick):
-        return
-    x = tick_price(tick)
+    x = own_price(p, ctx, tick)
     if not x > 0.0:
         return
-    last = state[0]
-    state[0] = x
-    if last > 0.0:
-        r = math.log(x / last)
+    r = log_return(state, 0, x)
+    if not math.isnan(r):
         state[1] = ewma(state[1], r * r, p["alpha_fast"])
         state[2] = ewma(state[2], r * r, p["alpha_slow"])
     v = p["venue"]
@@ -119,9 +115,7 @@ def gate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
 def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     """Volatility-scaled target with a no-trade band; emits a market order for the gap."""
     p = params[0]
-    if not mine(p, ctx, tick):
-        return
-    x = tick_price(tick)
+    x = own_price(p, ctx, tick)
     if not x > 0.0:
         return
     ts = tick["ts_recv"]

@@ -26,9 +26,8 @@ from typing import Any
 
 import numba
 from tradeloop_sdk import indicators as ind
-from tradeloop_sdk import tick_price
 
-from ._common import ewma, mine, solve_ridge
+from ._common import ewma, log_return, own_price, solve_ridge
 from .slots import BLEND, N_HORIZONS, PRED
 
 # predict: offsets[h] = (ema H, ema 4H, sma H, ema of returns, end of sma, H)
@@ -40,14 +39,10 @@ def predict_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     """Update the per-horizon features and write each enabled model's forecast."""
     p = params[0][0]
     offs = params[1]
-    if not mine(p, ctx, tick):
-        return
-    x = tick_price(tick)
+    x = own_price(p, ctx, tick)
     if not x > 0.0:
         return
-    last = state[0]
-    state[0] = x
-    r = math.log(x / last) if last > 0.0 else math.nan
+    r = log_return(state, 0, x)
     row = ctx.signals[p["symbol"]]
     mask = p["models"]
     for h in range(offs.shape[0]):
@@ -80,14 +75,10 @@ def blend_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     p = params[0][0]
     horizons = params[1]
     vec, amat, bvec, w = state
-    if not mine(p, ctx, tick):
-        return
-    x = tick_price(tick)
+    x = own_price(p, ctx, tick)
     if not x > 0.0:
         return
-    last = vec[B_LAST]
-    vec[B_LAST] = x
-    r = math.log(x / last) if last > 0.0 else math.nan
+    r = log_return(vec, B_LAST, x)
     vec[B_COUNT] += 1
     M = p["n_models"]
     a = p["alpha"]
