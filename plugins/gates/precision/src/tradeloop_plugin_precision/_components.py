@@ -13,19 +13,25 @@ from . import _kernels as k
 _ROUNDING = {"passive": k.ROUND_PASSIVE, "nearest": k.ROUND_NEAREST, "reject": k.ROUND_REJECT}
 
 
+def _number(value: float | int | bool) -> float | int:
+    return int(value) if isinstance(value, bool) else value
+
+
 class _Guard:
     """Shared plumbing: hold params; state counts adjustments per (venue, symbol)."""
 
     Params: Any
     name = ""
     _kernel: Any = None
+    _fields: tuple[str, ...] = ()  # Params the kernel reads as they are (bools as 0/1)
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
         self.state: Any = None
 
     def _params(self) -> dict[str, float | int]:
-        raise NotImplementedError
+        """The kernel's params record: ``_fields`` by default; override to convert units."""
+        return {f: _number(getattr(self.params, f)) for f in self._fields}
 
     @hookimpl
     def tradeloop_hot_path(self, universe: Universe) -> HotPath:
@@ -74,6 +80,7 @@ class PriceBand(_Guard):
 
     name = "price_band"
     _kernel = k.price_band_check
+    _fields = ("band_bps", "require_mid")
 
     @attrs.frozen
     class Params:
@@ -81,9 +88,6 @@ class PriceBand(_Guard):
 
         band_bps: float = param(0.0, ge=0.0, doc="band around mid in bps (0: use the symbol spec)")
         require_mid: bool = param(True, doc="refuse when there is no mid to check against")
-
-    def _params(self) -> dict[str, float | int]:
-        return {"band_bps": self.params.band_bps, "require_mid": int(self.params.require_mid)}
 
 
 class StaleReference(_Guard):
@@ -116,6 +120,7 @@ class Slippage(_Guard):
 
     name = "slippage"
     _kernel = k.slippage_check
+    _fields = ("max_bps", "clamp", "max_touch_multiple")
 
     @attrs.frozen
     class Params:
@@ -124,7 +129,3 @@ class Slippage(_Guard):
         max_bps: float = param(50.0, ge=0.0, doc="largest reach past the touch (bps)")
         clamp: bool = param(False, doc="pull an over-reaching limit back instead of refusing")
         max_touch_multiple: float = param(0.0, ge=0.0, doc="market size cap as a multiple of touch size (0: off)")
-
-    def _params(self) -> dict[str, float | int]:
-        p = self.params
-        return {"max_bps": p.max_bps, "clamp": int(p.clamp), "max_touch_multiple": p.max_touch_multiple}
