@@ -185,31 +185,12 @@ def submit(
     return int(cid)
 
 
-@numba.njit(cache=True)
-def cancel(ctx: Any, source: int, client_id: int) -> int:
-    """Emit a CANCEL intent for ``client_id``; returns 0, or -1 if the buffer is full."""
-    slot = client_id & (ctx.orders.shape[0] - 1)
-    o = ctx.orders[slot]
-    n = _new_intent(ctx, source, o["venue"], o["symbol"], 2)
-    if n < 0:
-        return -1
-    it = ctx.intents[n : n + 1]
-    it[0]["client_id"] = client_id
-    it[0]["target_id"] = client_id
-    it[0]["side"] = o["side"]
-    it[0]["type"] = o["type"]
-    it[0]["tif"] = o["tif"]
-    it[0]["qty"] = o["qty"]
-    it[0]["price"] = o["price"]
-    return 0
-
-
-@numba.njit(cache=True)
-def replace(ctx: Any, source: int, client_id: int, qty: float, price: float) -> int:
-    """Emit a REPLACE intent amending ``client_id`` to ``qty`` at ``price``."""
-    slot = client_id & (ctx.orders.shape[0] - 1)
-    o = ctx.orders[slot]
-    n = _new_intent(ctx, source, o["venue"], o["symbol"], 3)
+@numba.njit(cache=True, inline="always")
+def _amend(ctx: Any, source: int, client_id: int, action: int, qty: float, price: float) -> int:
+    """Emit an ``action`` intent on live order ``client_id`` (its venue, symbol, side, type
+    and tif) with ``qty`` and ``price``; returns 0, or -1 if the intent buffer is full."""
+    o = ctx.orders[client_id & (ctx.orders.shape[0] - 1)]
+    n = _new_intent(ctx, source, o["venue"], o["symbol"], action)
     if n < 0:
         return -1
     it = ctx.intents[n : n + 1]
@@ -221,6 +202,20 @@ def replace(ctx: Any, source: int, client_id: int, qty: float, price: float) -> 
     it[0]["qty"] = qty
     it[0]["price"] = price
     return 0
+
+
+@numba.njit(cache=True)
+def cancel(ctx: Any, source: int, client_id: int) -> int:
+    """Emit a CANCEL intent for ``client_id``; returns 0, or -1 if the buffer is full."""
+    # a cancel carries the order's own quantity and price
+    o = ctx.orders[client_id & (ctx.orders.shape[0] - 1)]
+    return _amend(ctx, source, client_id, 2, o["qty"], o["price"])
+
+
+@numba.njit(cache=True)
+def replace(ctx: Any, source: int, client_id: int, qty: float, price: float) -> int:
+    """Emit a REPLACE intent amending ``client_id`` to ``qty`` at ``price``."""
+    return _amend(ctx, source, client_id, 3, qty, price)
 
 
 @numba.njit(cache=True)
