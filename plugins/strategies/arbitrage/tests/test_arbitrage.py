@@ -119,12 +119,19 @@ def _set_order(ctx: Any, cid: int, side: Side, qty: float, filled: float, state:
     o["client_id"], o["side"], o["qty"], o["filled"], o["state"] = cid, int(side), qty, filled, int(state)
 
 
-def test_failed_leg_is_hedged_on_best_venue() -> None:
-    hp, ctx = setup(threshold_bps=1.0)
+def fired_with_buy_filled(**kw: Any) -> tuple[Any, Any, int]:
+    """An arb that fired both legs on CROSS (no simulated fills), its buy leg since filled
+    in full: (hot path, ctx, the sell leg's client id)."""
+    hp, ctx = setup(threshold_bps=1.0, **kw)
     intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
     buy, sell = (int(x) for x in intents["client_id"])
-    # the buy filled 0.5; the sell got only 0.2 before the IOC expired: long 0.3 too many
     _set_order(ctx, buy, Side.BUY, 0.5, 0.5, OrderState.FILLED)
+    return hp, ctx, sell
+
+
+def test_failed_leg_is_hedged_on_best_venue() -> None:
+    hp, ctx, sell = fired_with_buy_filled()
+    # the buy filled 0.5; the sell got only 0.2 before the IOC expired: long 0.3 too many
     _set_order(ctx, sell, Side.SELL, 0.5, 0.2, OrderState.CANCELED)
     ctx.counts[0] = 0
     hp.on_report(hp.params, hp.state, ctx, 0)
@@ -138,10 +145,7 @@ def test_failed_leg_is_hedged_on_best_venue() -> None:
 
 
 def test_unfilled_hedge_is_retried_then_given_up() -> None:
-    hp, ctx = setup(threshold_bps=1.0, max_hedges=2, leg_timeout_ms=60_000)
-    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
-    buy, sell = (int(x) for x in intents["client_id"])
-    _set_order(ctx, buy, Side.BUY, 0.5, 0.5, OrderState.FILLED)
+    hp, ctx, sell = fired_with_buy_filled(max_hedges=2, leg_timeout_ms=60_000)
     _set_order(ctx, sell, Side.SELL, 0.5, 0.0, OrderState.EXPIRED)
     hedges: list[float] = []
     for _ in range(3):
@@ -167,20 +171,14 @@ def test_same_quotes_are_not_taken_twice() -> None:
 
 
 def test_leg_still_working_waits() -> None:
-    hp, ctx = setup(threshold_bps=1.0)
-    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
-    buy, sell = (int(x) for x in intents["client_id"])
-    _set_order(ctx, buy, Side.BUY, 0.5, 0.5, OrderState.FILLED)
+    hp, ctx, sell = fired_with_buy_filled()
     _set_order(ctx, sell, Side.SELL, 0.5, 0.0, OrderState.OPEN)
     more, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
     assert more.size == 0 and hp.state[0] == 1
 
 
 def test_unadmitted_leg_times_out_then_hedges() -> None:
-    hp, ctx = setup(threshold_bps=1.0, leg_timeout_ms=1500)
-    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, quotes(CROSS), fills=False)
-    buy = int(intents[0]["client_id"])
-    _set_order(ctx, buy, Side.BUY, 0.5, 0.5, OrderState.FILLED)
+    hp, ctx, _ = fired_with_buy_filled(leg_timeout_ms=1500)
     # the sell leg never reached the order table (a guard refused it)
     t = quotes([*CROSS, *CROSS])
     more, at = drive(hp.on_tick, hp.params, hp.state, ctx, t[2:], fills=False)
