@@ -113,7 +113,9 @@ def wide_spread_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
     if not (bid > 0.0 and ask > 0.0) or ask <= bid:
         return 0
     p = params[0]
-    if (ask - bid) / (0.5 * (bid + ask)) * 1e4 > p["max_spread_bps"]:
+    # (ask - bid) / mid > max_bps * 1e-4, multiplied out: no division on every quote
+    # (mid > 0 here); the two sides can only disagree within an ulp of the bound.
+    if (ask - bid) * 1e4 > p["max_spread_bps"] * (0.5 * (bid + ask)):
         state[tick["venue"], tick["symbol"]] += 1
         _taint(ctx, tick, p["taint_ns"])
         return _WIDE
@@ -160,6 +162,25 @@ def sequence_gap_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
     return _GAP
 
 
+@numba.njit(cache=True, inline="always")
+def log_ratio(px: float, last: float) -> float:
+    """``log(px / last)`` for positive prices, without a ``log`` call on ordinary ticks.
+
+    Runs on every tick, where a libm ``log`` was a fifth of the fused loop. With
+    ``u = (px - last) / (px + last)``, ``log(px / last) = 2 atanh(u)``; for ``|u| < 1e-3``
+    (a move under ~20 bps) the odd series to ``u**5`` leaves a relative truncation error
+    below ``u**6 / 7 < 2e-19``, under an ulp, and ``px - last`` is exact (Sterbenz), so
+    this is as accurate as ``log(px / last)`` (more, for tiny moves: measured within 2
+    ulp of the exact value, where ``log`` of the rounded ratio is off by up to 1e-10
+    relative). Larger moves take ``log``. Short on purpose: it is latency per tick.
+    """
+    u = (px - last) / (px + last)
+    u2 = u * u
+    if u2 < 1e-6:
+        return 2.0 * u + (2.0 * u) * u2 * (1.0 / 3.0 + u2 * 0.2)
+    return float(np.log(px / last))
+
+
 @numba.njit(cache=True)
 def price_jump_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
     """JUMP when a log return exceeds ``n_sigma`` EWMA standard deviations.
@@ -182,18 +203,20 @@ def price_jump_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
     st[0]["last_px"] = px
     if not last > 0.0:
         return 0
-    r = np.log(px / last)
+    r = log_ratio(px, last)
     var = st[0]["var"]
     n = st[0]["n"]
     lam = p["decay"]
-    sigma = np.sqrt(var)
     flagged = False
-    if n >= p["min_samples"] and abs(r) > p["n_sigma"] * sigma and abs(r) > p["min_move_bps"] * 1e-4:
-        flagged = True
-        st[0]["count"] += 1
-        st[0]["last_sigmas"] = abs(r) / sigma if sigma > 0.0 else np.inf
-        cap = p["n_sigma"] * sigma
-        r = cap if r > 0.0 else -cap
+    # the cheap tests first: the square root is only needed for a move that could flag
+    if n >= p["min_samples"] and abs(r) > p["min_move_bps"] * 1e-4:
+        sigma = np.sqrt(var)
+        if abs(r) > p["n_sigma"] * sigma:
+            flagged = True
+            st[0]["count"] += 1
+            st[0]["last_sigmas"] = abs(r) / sigma if sigma > 0.0 else np.inf
+            cap = p["n_sigma"] * sigma
+            r = cap if r > 0.0 else -cap
     st[0]["var"] = r * r if n == 0 else lam * var + (1.0 - lam) * r * r
     st[0]["n"] = n + 1
     if flagged:
