@@ -35,6 +35,31 @@ from tradeloop_sdk import indicators as ind
 
 S_PREV, S_TARGET, S_CID, S_IND = 0, 1, 2, 3
 
+# The SDK's SMA update, inlined at numba-IR level into these on_tick kernels (same code,
+# same results): as an out-of-line call it took a state-slice array, a few ns per tick.
+_sma_update = numba.njit(inline="always")(ind.sma_update.py_func)
+
+
+@numba.njit(cache=True, inline="always")
+def _ema_update(st: Any, x: float) -> float:
+    """:func:`tradeloop_sdk.indicators.ema_update` on the same state, counting in float.
+
+    Same state layout ``[n, count, alpha, seed_sum, value]`` and bit-identical results;
+    the SDK's ``int(st[1]) + 1`` round trip through an integer put two conversions (~10
+    cycles) on a dependency chain that runs from one tick to the next.
+    """
+    n = st[0]
+    count = st[1] + 1.0
+    st[1] = count
+    if count < n:
+        st[3] += x
+        return np.nan
+    if count == n:
+        st[4] = (st[3] + x) / n
+    else:
+        st[4] = (x - st[4]) * st[2] + st[4]
+    return float(st[4])
+
 _BUY = int(Side.BUY)
 _SELL = int(Side.SELL)
 _MARKET = int(OrderType.MARKET)
@@ -74,6 +99,15 @@ def rebalance(p: Any, state: Any, ctx: Any, target: float) -> None:
         state[S_CID] = cid
 
 
+@numba.njit(cache=True)
+def _on_cross(p: Any, state: Any, ctx: Any, prev: float, diff: float) -> None:
+    q = p["qty"]
+    if prev <= 0.0 < diff:
+        rebalance(p, state, ctx, q)
+    else:
+        rebalance(p, state, ctx, -q if p["allow_short"] else 0.0)
+
+
 @numba.njit(cache=True, inline="always")
 def _cross(p: Any, state: Any, ctx: Any, fast: float, slow: float) -> None:
     if math.isnan(fast) or math.isnan(slow):
@@ -81,13 +115,11 @@ def _cross(p: Any, state: Any, ctx: Any, fast: float, slow: float) -> None:
     diff = fast - slow
     prev = state[S_PREV]
     state[S_PREV] = diff
-    if math.isnan(prev):
-        return
-    q = p["qty"]
-    if prev <= 0.0 < diff:
-        rebalance(p, state, ctx, q)
-    elif prev >= 0.0 > diff:
-        rebalance(p, state, ctx, -q if p["allow_short"] else 0.0)
+    # A crossing is rare: one out-of-line call site for it keeps the per-tick path short
+    # (two inlined rebalance calls, each marshalling the whole Context, cost ~5 ns a tick).
+    # A NaN prev fails both comparisons, as before.
+    if (prev <= 0.0 < diff) or (prev >= 0.0 > diff):
+        _on_cross(p, state, ctx, prev, diff)
 
 
 @numba.njit(cache=True)
@@ -97,8 +129,8 @@ def sma_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     if not _accept(p, ctx, tick):
         return
     x = tick_price(tick)
-    fast = ind.sma_update(state[p["off_a"] : p["off_b"]], x)
-    slow = ind.sma_update(state[p["off_b"] :], x)
+    fast = _sma_update(state[p["off_a"] : p["off_b"]], x)
+    slow = _sma_update(state[p["off_b"] :], x)
     _cross(p, state, ctx, fast, slow)
 
 
@@ -109,8 +141,8 @@ def ema_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     if not _accept(p, ctx, tick):
         return
     x = tick_price(tick)
-    fast = ind.ema_update(state[p["off_a"] : p["off_b"]], x)
-    slow = ind.ema_update(state[p["off_b"] :], x)
+    fast = _ema_update(state[p["off_a"] : p["off_b"]], x)
+    slow = _ema_update(state[p["off_b"] :], x)
     _cross(p, state, ctx, fast, slow)
 
 
