@@ -8,7 +8,13 @@ drawdown, rate limit, kill switch) and the simulated venue fused into one loop, 
 results collected chunk by chunk. The reference is a plain `numba.njit` loop computing the
 same two EMAs and the crossing signal over the same array. Both are timed after their
 compile. The synthetic ticks are generated once, before either clock starts (generation
-speed is the data plugin's business, not the loop's). Target: ratio >= 0.25.
+speed is the data plugin's business, not the loop's; its rate is printed). The backtest
+side is the runner's own timed span: every chunk through the fused loop, log collection,
+price sampling and result drains, i.e. what ``ticks_per_s`` in a report measures.
+
+The ratio compares CPU time of this process (``time.process_time``), best of ``--repeat``
+runs of each side, as bench_loop.py does: on a shared machine other load stretches wall
+time unevenly between the two sides. Wall-time figures are printed too. Target: >= 0.25.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ def bare_ema_cross(ticks: np.ndarray, fast: int, slow: int) -> tuple[int, float]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ticks", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each side; the best counts")
     args = ap.parse_args()
 
     from tradeloop.backtest import run_backtest
@@ -81,23 +88,35 @@ def main() -> None:
           f"({len(ticks) / gen_s / 1e6:.2f} M/s, not timed below)")
 
     p = cfg.strategies[0].params
-    bare_ema_cross(ticks[:1000], int(p["fast"]), int(p["slow"]))  # compile
-    t0 = time.perf_counter()
-    signals, _ = bare_ema_cross(ticks, int(p["fast"]), int(p["slow"]))
-    bare_s = time.perf_counter() - t0
-    bare = len(ticks) / bare_s
+    fast, slow = int(p["fast"]), int(p["slow"])
+    bare_ema_cross(ticks[:1000], fast, slow)  # compile
+    bare_cpu = bare_wall = float("inf")
+    for _ in range(args.repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        signals, _ = bare_ema_cross(ticks, fast, slow)
+        bare_cpu = min(bare_cpu, time.process_time() - c0)
+        bare_wall = min(bare_wall, time.perf_counter() - t0)
 
     # warm: compile (or load) the fused loop on a small slice
     run_backtest(cfg, provider=ArrayData(ticks[:20_000]), start=None, end=None)
-    res = run_backtest(cfg, provider=ArrayData(ticks), start=int(ticks["ts_recv"][0]),
-                       end=int(ticks["ts_recv"][-1]) + 1)
-    e2e = res.n_ticks / res.elapsed_s
-    print(f"bare numba EMA cross : {bare / 1e6:8.2f} M ticks/s ({signals:,} signals)")
-    print(f"end-to-end backtest  : {e2e / 1e6:8.2f} M ticks/s ({len(res.fills):,} fills, "
+    best = None
+    for _ in range(args.repeat):
+        res = run_backtest(cfg, provider=ArrayData(ticks), start=int(ticks["ts_recv"][0]),
+                           end=int(ticks["ts_recv"][-1]) + 1)
+        if best is None or res.cpu_s < best.cpu_s:
+            best = res
+    res = best
+    n = len(ticks)
+    print(f"bare numba EMA cross : {n / bare_cpu / 1e6:8.2f} M ticks/s CPU "
+          f"({n / bare_wall / 1e6:.2f} wall; {signals:,} signals)")
+    print(f"end-to-end backtest  : {res.n_ticks / res.cpu_s / 1e6:8.2f} M ticks/s CPU "
+          f"({res.n_ticks / res.elapsed_s / 1e6:.2f} wall; {len(res.fills):,} fills, "
           f"{len(res.intents):,} intents, {len(res.equity):,} equity samples; "
           f"loop load {res.warmup_s:.2f}s not counted)")
-    ratio = e2e / bare
-    print(f"ratio end-to-end / bare = {ratio:.3f} (target >= 0.25)")
+    print(f"per tick: bare {bare_cpu / n * 1e9:.1f} ns, end-to-end {res.cpu_s / res.n_ticks * 1e9:.1f} ns")
+    ratio = (res.n_ticks / res.cpu_s) / (n / bare_cpu)
+    wall_ratio = (res.n_ticks / res.elapsed_s) / (n / bare_wall)
+    print(f"ratio end-to-end / bare = {ratio:.3f} CPU, {wall_ratio:.3f} wall (target >= 0.25)")
 
 
 if __name__ == "__main__":

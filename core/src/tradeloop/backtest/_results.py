@@ -78,6 +78,9 @@ class BacktestResults:
     #: wall time of the run, without ``warmup_s`` (compiling or loading the fused loop)
     elapsed_s: float = 0.0
     warmup_s: float = 0.0
+    #: CPU time of this process over the same span as ``elapsed_s`` (what benchmarks on a
+    #: shared machine compare: other processes' load does not count against the run)
+    cpu_s: float = 0.0
     start_ns: int = 0
     end_ns: int = 0
     interrupted: bool = False

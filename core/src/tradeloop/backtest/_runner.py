@@ -163,8 +163,9 @@ def run_backtest(
     interrupted = False
     reg.hook.tradeloop_start(engine=loop)
     progress.start(start_ns, end_ns)
-    warmup = 0.0
+    warmup = warmup_cpu = 0.0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     chunks = provider.chunks(start_ns=start_ns, end_ns=end_ns, symbols=list(symbols) if symbols else None)
     try:
         for chunk in chunks:
@@ -174,9 +175,10 @@ def run_backtest(
             if n_ticks == 0:
                 # the first call compiles the fused loop (or loads it from numba's cache):
                 # timed apart so that ticks per second measures the run, not the compiler
-                w0 = time.perf_counter()
+                w0, wc0 = time.perf_counter(), time.process_time()
                 loop.run(chunk[:1])
                 warmup = time.perf_counter() - w0
+                warmup_cpu = time.process_time() - wc0
                 loop.run(chunk[1:])
             else:
                 loop.run(chunk)
@@ -198,6 +200,7 @@ def run_backtest(
         if close is not None:
             close()
     elapsed = time.perf_counter() - t0 - warmup
+    cpu = time.process_time() - c0 - warmup_cpu
     if n_ticks:
         loop.sample_equity()
     if not interrupted and end_ns is not None:
@@ -226,6 +229,7 @@ def run_backtest(
         n_ticks=n_ticks,
         elapsed_s=elapsed,
         warmup_s=warmup,
+        cpu_s=cpu,
         start_ns=run_start or 0,
         end_ns=run_end or 0,
         interrupted=interrupted,
