@@ -259,8 +259,8 @@ class Engine:
                     m.pnl_unrealized.set(float(p["unrealized"]), venue=vn, symbol=sn)
         st = ctx.orders["state"]
         m.open_orders.set(float(((st >= 1) & (st <= 4)).sum()))
-        for v, b in self.breakers.items():
-            m.breaker_state.set(float(int(b.state)), venue=v)
+        for name, b in self.breakers.items():
+            m.breaker_state.set(float(int(b.state)), venue=name)
         m.kill.set(float(ctx.control[0]["kill"]))
         m.paused.set(float(ctx.control[0]["pause"]))
         m.generation.set(float(ctx.control[0]["generation"]))
@@ -291,11 +291,11 @@ class Engine:
         for venue, broker in self.brokers.items():
             await broker.connect()
         # listen before reading the venue's state: reports sent meanwhile wait in the taps
-        taps = {venue: ReportTap(broker) for venue, broker in self.brokers.items()}
+        report_taps = {venue: ReportTap(broker) for venue, broker in self.brokers.items()}
         try:
-            await self._reconcile(taps)
+            await self._reconcile(report_taps)
         except BaseException:
-            for tap in taps.values():
+            for tap in report_taps.values():
                 await tap.close()
             raise
         self.executor = Executor(
@@ -305,13 +305,14 @@ class Engine:
             tick_ts=lambda v, sym: int(self.loop.ctx.books[v, sym]["ts_recv"]),
             tick_clock=not s.stamp_recv,
         )
-        self.executor.start(taps)
+        self.executor.start(report_taps)
         self._thread = threading.Thread(target=self._loop_main, name="tradeloop-loop", daemon=True)
         self._thread.start()
         spawn = self._aloop.create_task
         # a paper broker (one with ``feed(ticks)``) matches on the ticks the loop sees, just
         # before the loop sees them; a provider that feeds a broker itself sets ``broker``
-        taps = [b.feed for b in self.brokers.values() if callable(getattr(b, "feed", None))]
+        taps = [getattr(b, "feed") for b in self.brokers.values()  # noqa: B009
+                if callable(getattr(b, "feed", None))]
         for i, p in enumerate(self.feeds):
             own = getattr(p, "broker", None) is not None
             fr = FeedRunner(p, self.tick_ring, self.loop.ctx.books, name=getattr(p, "name", f"feed{i}"),
@@ -366,7 +367,7 @@ class Engine:
         if on_started is not None:
             on_started(self)
         aloop = asyncio.get_running_loop()
-        installed: list[int] = []
+        installed: list[signal.Signals] = []
         if install_signals:
             for sig, fn in ((signal.SIGINT, self.request_stop), (signal.SIGTERM, self.request_stop),
                             (signal.SIGHUP, self.reload)):
