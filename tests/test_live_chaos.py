@@ -283,13 +283,16 @@ def test_crossed_books_and_sequence_gaps_are_not_traded(tmp_path, venue):
     def corrupt(msg: dict) -> dict:
         ticks = msg["ticks"]
         if mode["now"] == "crossed":
+            # only quotes, every one crossed (a trade print first in a message would be clean)
+            ticks = [t for t in ticks if t["kind"] == 1 and t["bid"] is not None
+                     and t["ask"] is not None]
             for t in ticks:
-                if t["kind"] == 1 and t["bid"] is not None and t["ask"] is not None:
-                    t["bid"], t["ask"] = t["ask"] + 1.0, t["bid"]
+                t["bid"], t["ask"] = t["ask"] + 1.0, t["bid"]
+            msg["ticks"] = ticks
         elif mode["now"] == "gaps":
-            # a lossy feed: every other tick of the stream never arrives, so every tick that
-            # does arrives after a gap (counted across messages, not per message)
-            kept = [t for i, t in enumerate(ticks) if (mode["n"] + i) % 2 == 0]
+            # a lossy feed: every other tick of the stream never arrives, starting with the
+            # first, so every tick that does arrive follows a gap (counted across messages)
+            kept = [t for i, t in enumerate(ticks) if (mode["n"] + i) % 2 == 1]
             mode["n"] += len(ticks)
             msg["ticks"] = kept
         return msg
