@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tradeloop_sdk import Side
-
 from tradeloop.config import parse_config
-from tradeloop.engine import Engine, EngineSettings, build_engine
+from tradeloop.engine import EngineSettings, build_engine
 from tradeloop.engine._journal import INTENT, REPORT, SUBMIT
+from tradeloop_sdk import Side
 
 
 def _helpers():  # tests run with --import-mode=importlib: load the sibling module by path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tradeloop.backtest._replay import run_replay
 from tradeloop.backtest._runner import run_backtest
 from tradeloop.config import parse_config

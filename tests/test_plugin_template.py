@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tradeloop.cli._scaffold import KINDS, render_plugin
 
 ROOT = Path(__file__).resolve().parents[1]

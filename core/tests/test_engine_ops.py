@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-
 from tradeloop.engine._killfile import KillFileWatcher
 from tradeloop.engine._metrics import EngineMetrics
 from tradeloop.engine._ops_server import OpsServer

@@ -6,9 +6,8 @@ import sqlite3
 from decimal import Decimal
 
 import pytest
-from tradeloop_sdk import Intent, OrderType, Report, ReportKind, Side
-
 from tradeloop.engine._journal import INTENT, REPORT, SUBMIT, Journal, record_data
+from tradeloop_sdk import Intent, OrderType, Report, ReportKind, Side
 
 
 def _intent(cid: int) -> Intent:

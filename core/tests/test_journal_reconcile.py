@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradeloop_sdk import (
-    Intent, OrderState, OrderStatus, OrderType, Position, Report, ReportKind, Side, TimeInForce,
-)
-
 from tradeloop.engine._journal import INTENT, REPORT, SUBMIT, Journal, record_data
 from tradeloop.engine._reconcile import reconcile, replay
+from tradeloop_sdk import (
+    Intent,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Position,
+    Report,
+    ReportKind,
+    Side,
+    TimeInForce,
+)
 
 D = Decimal
 

@@ -1,7 +1,6 @@
 """The hot-path contract: record sizes and the context helpers compile and behave."""
 
 import numpy as np
-
 import tradeloop_sdk as sdk
 
 

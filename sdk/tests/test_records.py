@@ -3,10 +3,9 @@
 from decimal import Decimal
 
 import numpy as np
+import tradeloop_sdk as sdk
 from hypothesis import given
 from hypothesis import strategies as st
-
-import tradeloop_sdk as sdk
 
 U = sdk.Universe(venues=("sim", "alt"), symbols=("BTCUSDT", "ETHUSDT"), currencies=("USDT", "BTC"))
 prices = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("1e9"), places=8)

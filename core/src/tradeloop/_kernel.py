@@ -237,13 +237,13 @@ def housekeeping(ctx: Any, ks: Any, now: int) -> int:
     if now >= kc[KC_MIN_DEADLINE]:
         scan_stuck(ctx, ks, now)
     check_kill(ctx, ks)
-    return min(kc[KC_NEXT_EQ], kc[KC_MIN_DEADLINE])
+    return int(min(kc[KC_NEXT_EQ], kc[KC_MIN_DEADLINE]))
 
 
 @numba.njit(cache=True)
 def next_due(ks: Any) -> int:
     """Earliest time housekeeping has something to do."""
-    return min(ks.kc[KC_NEXT_EQ], ks.kc[KC_MIN_DEADLINE])
+    return int(min(ks.kc[KC_NEXT_EQ], ks.kc[KC_MIN_DEADLINE]))
 
 
 @numba.njit(cache=True)
@@ -251,7 +251,7 @@ def logs_high(ctx: Any, ks: Any) -> bool:
     """True when a log or the event buffer is past half full: return to Python to drain."""
     half = ks.report_log.shape[0] // 2
     kc = ks.kc
-    return (
+    return bool(
         kc[KC_NREP] > half
         or kc[KC_NINT] > half
         or kc[KC_NTRANS] > ks.trans_log.shape[0] // 2

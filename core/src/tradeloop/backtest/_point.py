@@ -25,7 +25,8 @@ def config_from_document(doc: Mapping[str, Any], source: str = "<sweep>") -> Con
         errors += check_components(cfg, doc)
     ConfigErrors.raise_if_any(errors)
     assert cfg is not None
-    return attrs.evolve(cfg, source=source)
+    out: Config = attrs.evolve(cfg, source=source)
+    return out
 
 
 def run_point(doc: Mapping[str, Any], overrides: Mapping[str, Any], source: str) -> dict[str, Any]:

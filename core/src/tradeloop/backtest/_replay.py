@@ -74,7 +74,7 @@ class LockstepFeed:
         self.first_ts: int | None = None
         self.last_ts: int | None = None
         self.prices: list[np.ndarray] = []
-        self.equity: list[tuple[int, ...]] = []
+        self.equity: list[tuple[int, float, float, float, float, float, float, float]] = []
         self.interrupted = False
         self._next_eq = np.iinfo(np.int64).min
 
@@ -158,7 +158,7 @@ def _tee(loop: Any, name: str, sink: list[np.ndarray]) -> None:
     original = getattr(loop, name)
 
     def drain() -> np.ndarray:
-        rows = original()
+        rows: np.ndarray = original()
         if rows.shape[0]:
             sink.append(rows.copy())
         return rows

@@ -224,7 +224,7 @@ def orders_table(res: BacktestResults) -> pa.Table:
 
 
 def _struct_table(arr: np.ndarray) -> pa.Table:
-    cols = {n: pa.array(arr[n]) for n in arr.dtype.names if not n.startswith("_")}
+    cols = {n: pa.array(arr[n]) for n in arr.dtype.names or () if not n.startswith("_")}
     return pa.table(cols)
 
 

@@ -202,7 +202,7 @@ def _ray_run(
             ray.init(address=address, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_safe)
-        doc_ref = ray.put(dict(doc))
+        doc_ref = ray.put(doc)
         return list(ray.get([remote.remote(runner, doc_ref, p, source) for p in points]))
     finally:
         if started:

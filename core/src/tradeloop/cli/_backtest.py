@@ -169,7 +169,7 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
         ranges = [p for p, v in space.items() if isinstance(v, tuple)]
         if ranges:
             raise click.UsageError(f"{ranges[0]}: a LO:HI range needs --random N")
-        points = grid_points(space)  # type: ignore[arg-type]
+        points = grid_points(space)
     cfg = _load(config)  # validates the base config before any worker starts
     source = cfg.source
     doc = tomllib.loads(Path(source).read_text(encoding="utf-8"))

@@ -288,7 +288,7 @@ class Engine:
         snap = load_snapshot(s.snapshot_path)
         if snap is not None:
             restore_snapshot(self.loop, snap)
-        for venue, broker in self.brokers.items():
+        for broker in self.brokers.values():
             await broker.connect()
         # listen before reading the venue's state: reports sent meanwhile wait in the taps
         report_taps = {venue: ReportTap(broker) for venue, broker in self.brokers.items()}
@@ -342,9 +342,10 @@ class Engine:
         while True:
             await asyncio.sleep(0.02)
             self.events.pump(self.loop, self.journal)
-            if all(f.ended for f in self.feed_runners) and self.settings.stop_when_feeds_end:
-                if self.executor is not None and self.executor.idle() and len(self.tick_ring) == 0:
-                    self.request_stop()
+            if (all(f.ended for f in self.feed_runners) and self.settings.stop_when_feeds_end
+                    and self.executor is not None and self.executor.idle()
+                    and len(self.tick_ring) == 0):
+                self.request_stop()
             now = time.monotonic()
             if now - last_snap >= self.settings.snapshot_interval_s:
                 last_snap = now

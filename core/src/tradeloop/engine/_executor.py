@@ -201,7 +201,7 @@ class Executor:
         # journal and watermark in one commit, before anything leaves the process
         self.journal.append_many(rows, ts_ns=now, reserve_through=int(batch["client_id"].max()))
         self.intents_seen += len(intents)
-        for it, rec in zip(intents, batch):
+        for it, rec in zip(intents, batch, strict=True):
             if it.action == IntentAction.NEW:
                 self._popped_at[it.client_id] = now
                 t_tick = (self.tick_ts(int(rec["venue"]), int(rec["symbol"]))
@@ -232,12 +232,12 @@ class Executor:
         if it.action == IntentAction.NEW and self.refuse_new is not None:
             self._fail(it, self.refuse_new, "engine stopping")
             return
-        if it.action == IntentAction.NEW:
-            call: Callable[[], Any] = lambda: broker.submit(it)
-        elif it.action == IntentAction.CANCEL:
-            call = lambda: broker.cancel(it.target_id or it.client_id)
-        else:
-            call = lambda: broker.replace(it.target_id or it.client_id, it.qty, it.price or 0)  # type: ignore[arg-type]
+        def call() -> Any:
+            if it.action == IntentAction.NEW:
+                return broker.submit(it)
+            if it.action == IntentAction.CANCEL:
+                return broker.cancel(it.target_id or it.client_id)
+            return broker.replace(it.target_id or it.client_id, it.qty, it.price or 0)  # type: ignore[arg-type]
         # the breaker judges the venue, not the socket: a NEW counts as a success only when
         # the venue ACKs it, and a venue REJECTED report counts as a failure (see _judge)
         if breaker is not None and not breaker.allow():

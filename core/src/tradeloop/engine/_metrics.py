@@ -122,7 +122,7 @@ class Histogram(_Metric):
         with self._lock:
             counts, total, n = list(self._counts), self._sum, self._n
         out, acc = [], 0
-        for b, c in zip(self.buckets, counts):
+        for b, c in zip(self.buckets, counts[:-1], strict=True):  # the last count is +Inf
             acc += c
             out.append(f'{self.name}_bucket{{le="{_fmt(b)}"}} {acc}')
         out.append(f'{self.name}_bucket{{le="+Inf"}} {n}')
