@@ -65,12 +65,17 @@ def drive(ticks: np.ndarray, every: int, tick_view, intent_view, report_view, ec
 _PIN = True
 
 
+_CPUS = list(range(os.cpu_count() or 1))
+
+
 def _pin(cpu: int) -> None:
     """Pin the calling thread to ``cpu`` (two busy pollers sharing a core measure the
     scheduler's time slice, not the engine); a no-op when disabled or unsupported."""
     if not _PIN or not hasattr(os, "sched_setaffinity"):
         return
-    allowed = sorted(os.sched_getaffinity(0))
+    # all the machine's CPUs: a thread (or spawned process) inherits its creator's pinning,
+    # so asking the caller's affinity would see only the one CPU its creator was pinned to
+    allowed = _CPUS
     if len(allowed) >= 2:
         os.sched_setaffinity(0, {allowed[cpu % len(allowed)]})
 
