@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from decimal import Decimal
 
 import numpy as np
 import pytest
 from tradeloop_plugin_sim import RemoteSimBroker, SimFeed, SimVenue, SimVenueServer
+from tradeloop_plugin_sim._conformance import _Link
 from tradeloop_plugin_sim.testing import quote, ticks, trade
 from tradeloop_sdk import (
     Broker,
@@ -147,55 +147,20 @@ def test_replay_publishes_market_data_to_sim_feed() -> None:
     asyncio.run(main())
 
 
-class _FreezingProxy:
-    """A loopback TCP proxy whose venue-to-client direction can be held (a silent venue)."""
-
-    def __init__(self, port: int) -> None:
-        self.upstream = port
-        self.hold = asyncio.Event()  # set: bytes from the venue wait here
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        ur, uw = await asyncio.open_connection("127.0.0.1", self.upstream)
-
-        async def pump(r: asyncio.StreamReader, w: asyncio.StreamWriter, held: bool) -> None:
-            try:
-                while data := await r.read(65536):
-                    while held and self.hold.is_set():
-                        await asyncio.sleep(0.01)
-                    w.write(data)
-                    await w.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                w.close()
-
-        with contextlib.suppress(asyncio.CancelledError):  # the test's loop is closing
-            await asyncio.gather(pump(cr, uw, False), pump(ur, cw, True))
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-
-
 def test_a_silent_venue_times_out_and_a_retried_submit_is_not_duplicated() -> None:
     async def main() -> None:
         venue = SimVenue(UNIVERSE, starting_balances={"USD": "10000"})
         server = SimVenueServer(venue, port=0)
-        proxy = _FreezingProxy(await server.start())
+        link = _Link(await server.start())  # the kit harness's relay: it can go silent
         server.feed(ticks([quote(1_000, 100.0, 100.5, 2.0, 3.0)]))
-        b = RemoteSimBroker("127.0.0.1", await proxy.start(), backoff_s=0.02,
+        b = RemoteSimBroker("127.0.0.1", await link.start(), backoff_s=0.02,
                             request_timeout_s=0.3)
         await b.connect()
         stream = b.reports()
 
         # The venue takes order 8 but its answers stop coming back: the submit times out
         # as a lost connection instead of hanging, within about the timeout.
-        proxy.hold.set()
+        link.silent.set()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         with pytest.raises(ConnectionLost, match=r"no answer to 'submit' within 0\.3s"):
@@ -205,7 +170,7 @@ def test_a_silent_venue_times_out_and_a_retried_submit_is_not_duplicated() -> No
 
         # The venue speaks again: the broker reconnects and the retried submit finds the
         # order already there, so there is exactly one order 8 and exactly one ACK.
-        proxy.hold.clear()
+        link.silent.clear()
 
         async def reconnected() -> None:
             while b.reconnects == 0:
@@ -219,7 +184,7 @@ def test_a_silent_venue_times_out_and_a_retried_submit_is_not_duplicated() -> No
         with pytest.raises(asyncio.TimeoutError):
             await next_reports(stream, 1, timeout=0.3)
         await b.close()
-        await proxy.stop()
+        await link.cut()
         await server.stop()
 
     asyncio.run(main())

@@ -406,19 +406,14 @@ class BrokerConformance:
             assert rest in {o.client_id for o in opened}, "the resting order must be listed after the venue returns"
             if not sent:
                 # the outcome of that submit is unknown to the caller: a retry must not double it
-                try:
-                    await _retry(lambda: s.broker.submit(
-                        self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)),
-                        h.timeout_s, "a retried submit")
-                except OrderRejected as exc:
-                    assert exc.reason == Reason.DUPLICATE_ORDER, f"a retried submit was refused with {exc.reason}"
+                await _resubmit(s, self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC),
+                                h.timeout_s, "a retried submit")
             await s.settle(take)
             assert filled(s.of(take)) <= qty, f"client id {take} filled {filled(s.of(take))} for {qty} across the outage"
             await s.call(s.broker.cancel(rest))
             await s.settle(rest)
 
         run(check)
-
 
     def test_silent_venue_times_out_then_recovers(self, run: Any, harness: BrokerHarness,
                                                   request: pytest.FixtureRequest) -> None:
@@ -438,16 +433,20 @@ class BrokerConformance:
             if not sent:
                 # the venue may have taken the order before it went quiet: a retry must not
                 # double it
-                try:
-                    await _retry(lambda: s.broker.submit(
-                        self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC)),
-                        h.timeout_s, "a submit retried after the venue spoke again")
-                except OrderRejected as exc:
-                    assert exc.reason == Reason.DUPLICATE_ORDER, f"a retried submit was refused with {exc.reason}"
+                await _resubmit(s, self._intent(h, take, Side.BUY, OrderType.LIMIT, qty, ask, TimeInForce.IOC),
+                                h.timeout_s, "a submit retried after the venue spoke again")
             await s.settle(take)
             assert filled(s.of(take)) <= qty, f"client id {take} filled {filled(s.of(take))} for {qty} across the silence"
 
         run(check)
+
+
+async def _resubmit(s: Session, intent: Intent, timeout_s: float, what: str) -> None:
+    """Retry a submit whose outcome is unknown: accepted, or refused only as a duplicate."""
+    try:
+        await _retry(lambda: s.broker.submit(intent), timeout_s, what)
+    except OrderRejected as exc:
+        assert exc.reason == Reason.DUPLICATE_ORDER, f"{what} was refused with {exc.reason}"
 
 
 async def _fails_or_finishes(aw: Awaitable[Any], timeout_s: float, what: str) -> bool:
