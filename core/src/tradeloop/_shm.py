@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from tradeloop_sdk import EVENT_DTYPE, INTENT_DTYPE, REPORT_DTYPE, TICK_DTYPE
 
+from ._memory import prefault, prefault_read
 from ._rings import (
     BLOCK,
     CAPACITY,
@@ -62,6 +63,12 @@ class ShmRing(SpscRing):
         cap = int(ctrl[CAPACITY])
         buf = np.ndarray((cap,), dtype, buffer=shm.buf, offset=HEADER_WORDS * 8)
         super().__init__(dtype, cap, int(ctrl[POLICY]), ctrl=ctrl, buf=buf)
+        # Map every page before either side runs (see _memory): the creator writes them (no
+        # one else has the name yet), an attacher only reads, as the other side may be live.
+        if owner:
+            prefault(buf)
+        else:
+            prefault_read(buf)
         self.shm = shm
         self.name = shm.name
         self.owner = owner

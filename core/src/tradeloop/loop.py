@@ -48,6 +48,7 @@ from ._kstate import (
     make_kstate,
 )
 from ._ledger import sample_equity
+from ._memory import prefault
 from ._pymode import from_hook, python_strategy
 from ._rings import BLOCK, DROP_OLDEST, Ring, SpscRing
 from ._shm import ShmRing
@@ -411,6 +412,10 @@ def build_loop(
         order_timeout_ns=order_timeout_ns,
         equity_interval_ns=equity_interval_ns,
     )
+    if mode != "backtest":
+        # the live loop writes order slots and log rows on fresh pages as it goes; fault
+        # them in now rather than on the hot path (see tradeloop._memory)
+        prefault(*ctx, *ks)
     module = fuse(components, cache_dir)
     return FusedLoop(universe, components, ctx, ks, module, mode)
 
