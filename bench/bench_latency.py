@@ -6,11 +6,16 @@ released) pushes ticks and, on every Nth, spins on the intent ring until that ti
 appears; both timestamps come from ``clock_gettime`` inside the driver. Each intent is
 answered with a REJECTED report so the loop's order table keeps room (that path runs too).
 
+The engine pre-faults the loop's tables, logs and rings when it builds them
+(``tradeloop._memory``); ``--no-prefault`` turns that off here, to show what it removes (on
+the development VM: an in-process p99 of 20-28 us instead of 1-4 us).
+
 Reference, measured in the same run: the same push/spin/pop through an *empty ring round
 trip*, an echo kernel that only copies records from one ring to another, in the same
 thread/process arrangement. Ratio = loop latency / echo latency.
 
     python3 -m uv run --all-packages python bench/bench_latency.py [--ticks 1000000] [--every 100]
+        [--no-prefault] [--no-cross-process] [--no-pin]
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ def drive(ticks: np.ndarray, every: int, tick_view, intent_view, report_view, ec
 
 
 _PIN = True
+_PREFAULT = True
 
 
 _CPUS = list(range(os.cpu_count() or 1))
@@ -78,6 +84,20 @@ def _pin(cpu: int) -> None:
     allowed = _CPUS
     if len(allowed) >= 2:
         os.sched_setaffinity(0, {allowed[cpu % len(allowed)]})
+
+
+def _no_prefault() -> None:
+    """Replace the pre-faulting calls with no-ops in this process (``--no-prefault``)."""
+    import tradeloop._rings
+    import tradeloop._shm
+    import tradeloop.loop
+
+    def skip(*arrays: object) -> int:
+        return 0
+
+    tradeloop.loop.prefault = skip  # type: ignore[assignment]
+    tradeloop._rings.prefault = skip  # type: ignore[assignment]
+    tradeloop._shm.prefault = tradeloop._shm.prefault_read = skip  # type: ignore[assignment]
 
 
 def _unpin() -> None:
@@ -135,9 +155,11 @@ def in_process(ticks: np.ndarray, every: int, rounds: int = 5) -> tuple[np.ndarr
     return np.concatenate(lats), np.concatenate(refs)
 
 
-def _child(names: list[str], every: int, echo_mode: bool, pin: bool) -> None:
+def _child(names: list[str], every: int, echo_mode: bool, pin: bool, prefault: bool) -> None:
     global _PIN
     _PIN = pin
+    if not prefault:
+        _no_prefault()
     _pin(1)
     rings = [ShmRing.attach(n) for n in names[:-1]]
     stop_ring = ShmRing.attach(names[-1])  # a 2-record ring used only for its header words
@@ -163,7 +185,8 @@ def cross_process(ticks: np.ndarray, every: int) -> tuple[np.ndarray, np.ndarray
                      ShmRing.create(REPORT_DTYPE, CAP, BLOCK)]
         flag = ShmRing.create(TICK_DTYPE, 2, BLOCK)
         stop = flag.view.ctrl[40:41]
-        p = ctx.Process(target=_child, args=([r.name for r in rings] + [flag.name], every, echo_mode, _PIN))
+        p = ctx.Process(target=_child, args=([r.name for r in rings] + [flag.name], every, echo_mode, _PIN,
+                                                    _PREFAULT))
         p.start()
         _pin(0)
         views = [r.view for r in rings]
@@ -186,9 +209,14 @@ def main() -> None:
     ap.add_argument("--no-cross-process", action="store_true")
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the engine and the driver to two different CPUs")
+    ap.add_argument("--no-prefault", action="store_true",
+                    help="do not pre-fault the loop's arrays and rings (shows the page-fault tail)")
     args = ap.parse_args()
-    global _PIN
+    global _PIN, _PREFAULT
     _PIN = not args.no_pin
+    _PREFAULT = not args.no_prefault
+    if not _PREFAULT:
+        _no_prefault()
     ticks = make_ticks(args.ticks)
     print(f"{args.ticks:,} ticks, an intent every {args.every} ticks; latencies in microseconds")
     print(f"{'arrangement':<22}{'p50':>8}{'p99':>9}{'p99.9':>9}  |{'ref p50':>8}{'ref p99':>9}"
@@ -204,7 +232,8 @@ def main() -> None:
         print(f"{name:<22}{a[0]:8.2f}{a[1]:9.2f}{a[2]:9.2f}  |{b[0]:8.2f}{b[1]:9.2f}{b[2]:10.2f}  | "
               f"{a[0] / b[0]:.2f}x / {a[1] / b[1]:.2f}x   (n={len(lat)})")
     verdict = "met" if in_p99 is not None and in_p99 < 20.0 else "NOT met"
-    print(f"target in-process p99 < 20 us: {verdict}  (pinned: {_PIN}, cpus: {os.cpu_count()})")
+    print(f"target in-process p99 < 20 us: {verdict}  (pinned: {_PIN}, pre-faulted: {_PREFAULT}, "
+          f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":

@@ -10,14 +10,16 @@ from __future__ import annotations
 import mmap
 import os
 import sys
+from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from tradeloop._memory import PAGE, prefault, prefault_read
 from tradeloop._rings import BLOCK, SpscRing
 from tradeloop._shm import ShmRing
 from tradeloop.loop import build_loop
-from tradeloop_sdk import INTENT_DTYPE, TICK_DTYPE, Universe
+from tradeloop_sdk import INTENT_DTYPE, TICK_DTYPE, ComponentKind, HotPath, Universe, params_array
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not os.access("/proc/self/pagemap", os.R_OK),
@@ -75,7 +77,15 @@ def test_prefault_read_maps_without_writing() -> None:
 def test_prefault_skips_what_it_cannot_touch() -> None:
     ro = np.zeros(4 * PAGE, np.uint8)
     ro.flags.writeable = False
-    assert prefault(ro, np.zeros((64, 64))[:, ::2], "not an array", np.zeros(0)) == 0
+    assert prefault(ro, np.zeros((64, 64))[:, ::2], "not an array", np.zeros(0), (1, [None])) == 0
+
+
+def test_prefault_looks_inside_tuples_and_lists() -> None:
+    m, a = _fresh(8 * PAGE)
+    assert prefault((np.zeros(0), [a[: 4 * PAGE]]), [a[4 * PAGE :]]) == 8
+    assert _all(_pages(a), PRESENT | EXCLUSIVE)
+    del a
+    m.close()
 
 
 def test_rings_are_prefaulted() -> None:
@@ -92,9 +102,18 @@ def test_rings_are_prefaulted() -> None:
         owner.unlink()
 
 
-def test_live_loop_tables_and_logs_are_prefaulted() -> None:
-    lp = build_loop(Universe(venues=("v",), symbols=("s",)), [], mode="live",
-                    order_capacity=1 << 14)
+@numba.njit(cache=True)
+def _count_ticks(params, state, ctx, tick):  # type: ignore[no-untyped-def]
+    state[0] += 1.0
+
+
+def test_live_loop_tables_logs_and_state_are_prefaulted(tmp_path: Path) -> None:
+    state = np.zeros(1 << 17)  # 1 MiB of a strategy's own state
+    comp = HotPath(ComponentKind.STRATEGY, params_array({"x": 0}), state,
+                   on_tick=_count_ticks, name="big_state")
+    lp = build_loop(Universe(venues=("v",), symbols=("s",)), [comp], mode="live",
+                    order_capacity=1 << 14, cache_dir=tmp_path)
     assert _all(_pages(lp.ctx.orders), PRESENT | EXCLUSIVE)
+    assert _all(_pages(state), PRESENT | EXCLUSIVE)
     for name in ("report_log", "intent_log", "trans_log"):
         assert _all(_pages(getattr(lp._ks, name)), PRESENT | EXCLUSIVE), name

@@ -27,18 +27,29 @@ def _bytes(arr: np.ndarray) -> np.ndarray | None:
     return arr.reshape(-1).view(np.uint8)
 
 
+def _flat(items: Any) -> list[np.ndarray]:
+    """The arrays in ``items``, looking inside tuples and lists (namedtuples of arrays)."""
+    out: list[np.ndarray] = []
+    for a in items:
+        if isinstance(a, np.ndarray):
+            out.append(a)
+        elif isinstance(a, tuple | list):
+            out += _flat(a)
+    return out
+
+
 def prefault(*arrays: Any) -> int:
     """Write every page of ``arrays`` (keeping their contents); returns the pages touched.
 
-    Each page gets its first byte (and the block its last) stored back unchanged, which
-    makes the kernel map a private, writable page: a read alone would map the shared zero
-    page and the first real write would fault again. Only for arrays no other thread or
-    process writes yet (a store of the old value could undo a concurrent write). Non-array
-    and non-contiguous arguments are skipped.
+    Each page gets one byte stored back unchanged, which makes the kernel map a private,
+    writable page: a read alone would map the shared zero page and the first real write
+    would fault again. Only for arrays no other thread or process writes yet (a store of
+    the old value could undo a concurrent write). Tuples and lists are searched for arrays;
+    anything else, and read-only or non-contiguous arrays, are skipped.
     """
     n = 0
-    for a in arrays:
-        if not isinstance(a, np.ndarray) or not a.flags.writeable:
+    for a in _flat(arrays):
+        if not a.flags.writeable:
             continue
         b = _bytes(a)
         if b is None:
@@ -53,9 +64,7 @@ def prefault_read(*arrays: Any) -> int:
     """Read every page of ``arrays``: maps pages another process already wrote (shared
     memory) into this one's page tables without writing, so it is safe on a live ring."""
     n = 0
-    for a in arrays:
-        if not isinstance(a, np.ndarray):
-            continue
+    for a in _flat(arrays):
         b = _bytes(a)
         if b is None:
             continue

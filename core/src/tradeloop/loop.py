@@ -413,9 +413,9 @@ def build_loop(
         equity_interval_ns=equity_interval_ns,
     )
     if mode != "backtest":
-        # the live loop writes order slots and log rows on fresh pages as it goes; fault
-        # them in now rather than on the hot path (see tradeloop._memory)
-        prefault(*ctx, *ks)
+        # the live loop writes order slots, log rows and component state on fresh pages as
+        # it goes; fault them in now rather than on the hot path (see tradeloop._memory)
+        prefault(ctx, ks, [c.state for c in components])
     module = fuse(components, cache_dir)
     return FusedLoop(universe, components, ctx, ks, module, mode)
 
