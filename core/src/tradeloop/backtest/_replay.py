@@ -76,6 +76,7 @@ class LockstepFeed:
         self.prices: list[np.ndarray] = []
         self.equity: list[tuple[int, float, float, float, float, float, float, float]] = []
         self.interrupted = False
+        self._now = 0
         self._next_eq = np.iinfo(np.int64).min
 
     def chunks(self, **_: Any) -> Iterator[np.ndarray]:
@@ -95,9 +96,33 @@ class LockstepFeed:
     async def _processed(self, books: np.ndarray, target: int) -> None:
         while int(books["n_ticks"].sum()) < target:
             await asyncio.sleep(0)
+        await self._next_poll()
+
+    async def _next_poll(self) -> None:
+        # a new poll began, so the one before it (and every intent it emitted) is done
         hb = int(self.engine.control[0]["heartbeat_ns"])
         while int(self.engine.control[0]["heartbeat_ns"]) == hb:
             await asyncio.sleep(0)
+
+    async def _quiesce(self, applied: int) -> None:
+        """Settle the executor, then let the loop apply what it pushed and react, until quiet.
+
+        The venue answers some intents at once (latency 0: an IOC that finds no liquidity,
+        a fill); in a backtest the loop applies those reports, and sends what strategies
+        send on them (a hedge), on the same tick. ``applied`` counts the reports the loop
+        had taken when it processed the tick.
+        """
+        ex = self.engine.executor
+        ring = self.engine.report_ring
+        while True:
+            await self._settle()
+            pushed = int(ex.reports_pushed)
+            if pushed == applied:
+                return
+            while len(ring):
+                await asyncio.sleep(0)
+            await self._next_poll()
+            applied = pushed
 
     def _sample(self, ts: int) -> None:
         # the loop is quiescent here (lockstep): its ledger can be read from this thread
@@ -117,6 +142,8 @@ class LockstepFeed:
         """One tick at a time, in lockstep with the engine, paced by ``speed``."""
         books = self.engine.loop.ctx.books
         base = int(books["n_ticks"].sum())
+        # intents carry the replayed tick's time (backtest semantics), not their symbol's
+        self.engine.executor.tick_now = lambda: self._now
         t0 = time.monotonic()
         try:
             for chunk in self._chunks:
@@ -141,11 +168,14 @@ class LockstepFeed:
                     while ex is not None and ex.reports_received < seen + n_reps:
                         await asyncio.sleep(0)
                     await self._settle()
+                    self._now = ts
+                    # the loop takes these with the tick at the latest
+                    applied = int(self.engine.executor.reports_pushed)
                     yield tick
                     self.n_ticks += 1
                     self.last_ts = ts
                     await self._processed(books, base + self.n_ticks)
-                    await self._settle()
+                    await self._quiesce(applied)
                     if ts >= self._next_eq:
                         self._sample(ts)
                         self._next_eq = ts + self.equity_interval_ns
@@ -188,6 +218,17 @@ def _paper_broker(config: Config, universe: Any) -> Any:
     return broker
 
 
+def _simulated(broker: Any, universe: Any) -> tuple[str, ...]:
+    """The venues ``broker`` simulates (``[broker.params] venues``, default: all)."""
+    venue = getattr(broker, "venue", None)
+    venues = tuple(getattr(venue, "venues", None) or universe.venues)
+    unknown = [v for v in venues if v not in universe.venues]
+    if unknown:
+        raise ValueError(f"[broker.params] venues {unknown} are not in [universe] venues "
+                         f"{list(universe.venues)}")
+    return venues
+
+
 def run_replay(
     config: Config,
     *,
@@ -200,14 +241,9 @@ def run_replay(
     state_dir: Path | None = None,
 ) -> BacktestResults:
     """Replay the config's data (or ``provider``'s) through the engine in paper mode."""
-    from ..engine import EngineSettings, build_engine
+    from ..engine import EngineSettings, build_engine, split_venues
 
     universe = config.universe.to_universe()
-    if len(universe.venues) != 1:
-        raise ValueError(
-            "replay drives one simulated venue; this config has venues "
-            + ", ".join(universe.venues)
-        )
     start_ns = to_ns(start if start is not None else config.backtest.start)
     end_ns = to_ns(end if end is not None else config.backtest.end)
     reg = Registry(disabled=config.plugins.disabled)
@@ -225,8 +261,11 @@ def run_replay(
             stale_after_s=1e9, journal_sync="normal", snapshot=str(state / "snapshot.json"),
         )
         broker = _paper_broker(config, universe)
+        # one simulated venue serves every venue of the universe; the engine gets a view
+        # per venue, so each report is streamed once and each venue reconciled alone
         engine = build_engine(config, settings=settings, feeds=[feed],
-                              brokers={universe.venues[0]: broker})
+                              brokers=split_venues(broker, _simulated(broker, universe),
+                                                   universe))
         feed.engine = engine
         feed.broker = broker
         reports: list[np.ndarray] = []

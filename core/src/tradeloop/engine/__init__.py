@@ -10,14 +10,17 @@ from ._journal import Journal
 from ._reconcile import reconcile, replay
 from ._reload import ReloadPlan, plan_reload
 from ._settings import EngineSettings
+from ._venues import VenueView, split_venues
 
 __all__ = [
     "Engine",
     "EngineSettings",
     "Journal",
     "ReloadPlan",
+    "VenueView",
     "build_engine",
     "plan_reload",
     "reconcile",
     "replay",
+    "split_venues",
 ]

@@ -3,7 +3,9 @@
 It runs on the engine's asyncio thread. Per batch of intents popped from the intent ring it
 journals them and the watermark covering their ids in one commit (group commit), and only
 then hands them to the venue's broker, one sequential worker per venue so a cancel never
-overtakes the order it cancels.
+overtakes the order it cancels. Each venue has its own broker object and report stream: a
+broker serving several venues is registered as one view per venue (``_venues``), never
+as the same object twice, which would stream each of its reports once per venue.
 
 Failures become reports, so the loop's order table never waits forever:
 
@@ -49,6 +51,7 @@ from tradeloop_sdk._breaker import CircuitBreaker
 from ._journal import INTENT, REPORT, SUBMIT, SUBMIT_ERROR, Journal, record_data
 from ._metrics import EngineMetrics
 from ._tap import ReportTap
+from ._venues import check_distinct
 
 _log = logging.getLogger("tradeloop.engine.executor")
 
@@ -76,6 +79,7 @@ class Executor:
     ) -> None:
         self.intent_ring = intent_ring
         self.report_ring = report_ring
+        check_distinct(brokers)
         self.brokers = dict(brokers)
         self.journal = journal
         self.universe = universe
@@ -89,6 +93,10 @@ class Executor:
         #: intents carry tick time (the latest tick of their symbol) instead of the loop's
         #: wall clock: for replays of recorded ticks, whose venue runs on tick time
         self.tick_clock = tick_clock and tick_ts is not None
+        #: with ``tick_clock``: the time of the tick the loop is on, when its driver knows it
+        #: (a replay does); an intent one venue's tick triggers on another venue, or one sent
+        #: on a report, then carries that tick's time, as in a backtest
+        self.tick_now: Callable[[], int] | None = None
         self._queues: dict[str, asyncio.Queue[Intent]] = {v: asyncio.Queue() for v in self.brokers}
         self._reports: asyncio.Queue[Report] = asyncio.Queue()
         self._popped_at: dict[int, int] = {}
@@ -98,6 +106,8 @@ class Executor:
         self._taps: dict[str, ReportTap] = {}
         self.intents_seen = 0
         self.reports_received = 0
+        #: reports (streamed and synthesised) pushed into the report ring so far
+        self.reports_pushed = 0
         self._idle_sig: tuple[int, int, int] = (-1, -1, -1)
         self._idle_streak = 0
         self.submitted = 0
@@ -194,8 +204,10 @@ class Executor:
         now = time.time_ns()
         if self.tick_clock:
             batch = batch.copy()
+            now_fn = self.tick_now
             for r in batch:
-                r["ts"] = self.tick_ts(int(r["venue"]), int(r["symbol"]))  # type: ignore[misc]
+                r["ts"] = (now_fn() if now_fn is not None
+                           else self.tick_ts(int(r["venue"]), int(r["symbol"])))  # type: ignore[misc]
         intents = [Intent.from_record(r, self.universe) for r in batch]
         rows = [(INTENT, record_data(it), it.client_id, it.venue, it.symbol) for it in intents]
         # journal and watermark in one commit, before anything leaves the process
@@ -356,6 +368,7 @@ class Executor:
             done += self.report_ring.push_many(recs[done:])
             if done < recs.shape[0]:
                 await asyncio.sleep(self.idle_sleep_s)  # full: wait, never drop
+        self.reports_pushed += recs.shape[0]
         for r in batch:
             self.metrics.reports.inc(kind=r.kind.name)
             if r.kind == ReportKind.ACK:
