@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import numpy as np
@@ -42,7 +43,8 @@ async def next_reports(it, n: int, timeout: float = 5.0) -> list:  # type: ignor
     return out
 
 
-def test_remote_broker_trades_reconnects_and_the_venue_keeps_its_state() -> None:
+def test_remote_broker_trades_reconnects_and_the_venue_keeps_its_state(
+        caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         venue = SimVenue(UNIVERSE, starting_balances={"USD": "10000"})
         server = SimVenueServer(venue, port=0)
@@ -94,7 +96,11 @@ def test_remote_broker_trades_reconnects_and_the_venue_keeps_its_state() -> None
         await b.close()
         await server.stop()
 
+    caplog.set_level(logging.DEBUG)
     asyncio.run(main())
+    # a clean stop (and the event loop's shutdown after it) logs no error
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
 
 
 def test_submit_retry_after_a_lost_answer_is_not_resubmitted() -> None:

@@ -75,6 +75,7 @@ class SimVenueServer:
         self._batch = batch
         self._autostart = autostart
         self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
         self._clients: set[_Client] = set()
         self._log: list[dict[str, Any]] = []  # every report, seq = index + 1
         self._replay: asyncio.Task[None] | None = None
@@ -112,6 +113,13 @@ class SimVenueServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        # let the handlers see their closed connections and return, so none is left for
+        # the event loop's shutdown to cancel
+        handlers = [t for t in self._handlers if not t.done()]
+        if handlers:
+            _done, pending = await asyncio.wait(handlers, timeout=1.0)
+            for t in pending:
+                t.cancel()
 
     async def serve_forever(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT)."""
@@ -167,6 +175,10 @@ class SimVenueServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _Client(writer)
         self._clients.add(client)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while not client.closed:
                 line = await reader.readline()
@@ -177,6 +189,11 @@ class SimVenueServer:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # a cancelled handler is a normal shutdown (the loop ending); returning instead
+            # of re-raising ends the connection's own task, which nothing awaits, and keeps
+            # Python 3.11's stream callback from logging the cancellation as an error
+            log.debug("sim venue connection handler cancelled")
         finally:
             client.closed = True
             self._clients.discard(client)
