@@ -161,11 +161,3 @@ journal_sync = "normal"
             parse_config(f"[engine]\nmode = \"paper\"\n{bad}\n", file="run.toml")
         assert key in str(err.value), str(err.value)
 
-
-def test_engine_process_mode_is_refused_naming_the_key(tmp_path):
-    cfg = parse_config(CFG.format(fast=3).replace('mode = "paper"', 'mode = "paper"\nprocess = true'),
-                       file="run.toml")
-    with pytest.raises(ConfigError) as err:
-        build_engine(cfg, brokers={"sim": _helpers().InstantBroker()},
-                     settings=EngineSettings.from_config(cfg, journal=str(tmp_path / "j.sqlite")))
-    assert "engine.process" in str(err.value)

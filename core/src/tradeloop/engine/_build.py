@@ -11,6 +11,7 @@ from .._config._model import Config
 from .._registry import Registry
 from ..loop import build_loop
 from ._engine import Engine
+from ._process_loop import ProcessModeError
 from ._reload import plan_reload
 from ._settings import EngineSettings
 
@@ -28,11 +29,6 @@ def build_engine(
     ``brokers`` / ``feeds`` override what the config names (tests, replay). ``load_config``
     is a zero-argument callable returning the config to reload (``ctl reload``, SIGHUP).
     """
-    if (settings.process if settings is not None else config.engine.process):
-        # refused before anything is built or compiled: a clear error, not a traceback
-        raise ConfigError(key="engine.process", found="true",
-                          expected="false: the loop runs on a thread of the engine process "
-                                   "(its own process over shared memory is not available yet)")
     universe = config.universe.to_universe()
     reg = Registry(disabled=config.plugins.disabled)
     parts = reg.build(config)
@@ -63,6 +59,8 @@ def build_engine(
     loop = build_loop(universe, hot, mode="live", cache_dir=None,
                       initial_cash=dict(config.backtest.cash) if config.backtest.cash else None)
     state = {"config": config}
+    # the running loop's params: in process mode the engine swaps in a shared copy of ``loop``
+    running: list[Any] = [loop]
 
     def reloader() -> Any:
         if load_config is None:
@@ -75,12 +73,19 @@ def build_engine(
             from ._reload import ReloadPlan
 
             return ReloadPlan(False, f"invalid config: {exc}")
-        plan = plan_reload(state["config"], new, list(loop._params), disabled=config.plugins.disabled)
+        plan = plan_reload(state["config"], new, list(running[0]._params),
+                           disabled=config.plugins.disabled)
         if plan.ok:
             state["config"] = new
         return plan
 
-    return Engine(loop, brokers, feeds, settings, hooks=reg.hook, reloader=reloader)
+    try:
+        engine = Engine(loop, brokers, feeds, settings, hooks=reg.hook, reloader=reloader)
+    except ProcessModeError as exc:
+        raise ConfigError(key="engine.process", found="true",
+                          expected=f"false for these components: {exc}") from None
+    running[0] = engine.loop
+    return engine
 
 
 def _named(hp: Any, name: str) -> Any:

@@ -1,7 +1,9 @@
 """The live engine: the fused loop on its own thread, feeds, executor, journal and operations.
 
 Threads: the loop runs :meth:`FusedLoop.run_rings` on a dedicated thread with the GIL
-released, busy-polling the quote and report rings. Everything else (feeds, executor,
+released, busy-polling the quote and report rings (with ``engine.process = true``: in its
+own process over shared memory, see ``_process``; everything below holds the same).
+Everything else (feeds, executor,
 report streams, operations server, kill file, snapshots, event broadcast) is asyncio on
 the thread that calls :meth:`Engine.run`. Python never touches the loop's arrays while it
 runs, except single-word control fields (kill, pause) and the feed taint; anything larger
@@ -45,6 +47,8 @@ from ._journal import CONTROL, Journal
 from ._killfile import KillFileWatcher
 from ._metrics import EngineMetrics
 from ._ops_server import OpsServer
+from ._process import LoopProcess, LoopProcessGone
+from ._process_loop import share_loop
 from ._settings import EngineSettings
 from ._snapshot import load as load_snapshot
 from ._snapshot import save_atomic
@@ -82,17 +86,26 @@ class Engine:
             raise ValueError(f"brokers for venues not in the universe: {sorted(unknown)}")
         self.feeds = list(feeds)
         self.settings = settings or EngineSettings()
-        if self.settings.process:
-            raise NotImplementedError("engine.process = true is not available yet; run in-process")
         self.metrics = EngineMetrics()
         self.reloader = reloader
         s = self.settings
+        self._lp: LoopProcess | None = None
+        if s.process:
+            # every array the loop touches moves into shared memory before anything writes it
+            shared = share_loop(loop, tick_capacity=s.tick_ring_capacity,
+                                intent_capacity=s.intent_ring_capacity,
+                                report_capacity=s.report_ring_capacity)
+            self.loop = loop = shared.loop
+            self._lp = LoopProcess(shared)
         # the kill policy the loop applies to any kill: a guard's, the CLI's, the kill file's
         loop.ctx.control[0]["cancel_on_kill"] = int(s.cancel_on_kill)
         loop.ctx.control[0]["flatten_on_kill"] = int(s.flatten_on_kill)
-        self.tick_ring = SpscRing(TICK_DTYPE, s.tick_ring_capacity, DROP_OLDEST)
-        self.intent_ring = SpscRing(INTENT_DTYPE, s.intent_ring_capacity, BLOCK)
-        self.report_ring = SpscRing(REPORT_DTYPE, s.report_ring_capacity, BLOCK)
+        if self._lp is not None:
+            self.tick_ring, self.intent_ring, self.report_ring = self._lp.shared.rings
+        else:
+            self.tick_ring = SpscRing(TICK_DTYPE, s.tick_ring_capacity, DROP_OLDEST)
+            self.intent_ring = SpscRing(INTENT_DTYPE, s.intent_ring_capacity, BLOCK)
+            self.report_ring = SpscRing(REPORT_DTYPE, s.report_ring_capacity, BLOCK)
         self.breakers = {v: CircuitBreaker(s.breaker, name=v) for v in self.brokers}
         self.events = EventBroadcaster(self, hooks, deque(maxlen=s.event_history))
         self.journal: Journal | None = None
@@ -131,6 +144,9 @@ class Engine:
 
     def exclusive(self, fn: Callable[[], Any], timeout_s: float = 5.0) -> Any:
         """Run ``fn`` with the loop parked between compiled calls; returns its result."""
+        if self._lp is not None:
+            with self._excl:
+                return self._lp.exclusive(fn, timeout_s)
         with self._excl:
             if self._thread is None or not self._thread.is_alive():
                 return fn()
@@ -226,8 +242,25 @@ class Engine:
     # -- read side ------------------------------------------------------------------------
     def is_ready(self) -> bool:
         """Reconciled, loop thread alive, and every feed that started is healthy."""
-        alive = self._thread is not None and self._thread.is_alive()
-        return self.ready and alive and all(f.healthy or f.ended for f in self.feed_runners)
+        return self.ready and self._loop_running() and all(f.healthy or f.ended for f in self.feed_runners)
+
+    def _loop_running(self) -> bool:
+        if self._lp is not None:
+            return self._lp.alive()
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop_died(self) -> None:
+        """The loop process is gone: stop trading at once, say why, and stop with code 1."""
+        assert self._lp is not None
+        why = self._lp.describe_exit()
+        self._thread_error = LoopProcessGone(why)
+        _log.error("the fused loop is gone (%s): trading stops", why)
+        self.control[0]["pause"] = 1
+        if self.executor is not None:
+            self.executor.refuse_new = Reason.PAUSED
+        self._journal_control("loop_died", reason=why)
+        self.events.record("loop_died", reason=why)
+        self.request_stop(1)
 
     def state(self) -> dict[str, Any]:
         """A JSON-ready snapshot of engine state (positions, orders, PnL, guards, breakers)."""
@@ -298,6 +331,8 @@ class Engine:
             for tap in report_taps.values():
                 await tap.close()
             raise
+        if self._lp is not None:
+            await self._start_loop_process(report_taps)
         self.executor = Executor(
             self.intent_ring, self.report_ring, self.brokers, self.journal, self.universe,
             metrics=self.metrics, breakers=self.breakers, on_report=self.events.on_report,
@@ -306,8 +341,9 @@ class Engine:
             tick_clock=not s.stamp_recv,
         )
         self.executor.start(report_taps)
-        self._thread = threading.Thread(target=self._loop_main, name="tradeloop-loop", daemon=True)
-        self._thread.start()
+        if self._lp is None:
+            self._thread = threading.Thread(target=self._loop_main, name="tradeloop-loop", daemon=True)
+            self._thread.start()
         spawn = self._aloop.create_task
         # a paper broker (one with ``feed(ticks)``) matches on the ticks the loop sees, just
         # before the loop sees them; a provider that feeds a broker itself sets ``broker``
@@ -332,6 +368,19 @@ class Engine:
         self.events.start()
         self.ready = True
 
+    async def _start_loop_process(self, taps: Mapping[str, ReportTap]) -> None:
+        assert self._lp is not None
+        self._lp.start()
+        try:
+            await self._lp.wait_running(self.settings.process_start_timeout_s)
+        except BaseException as exc:
+            self._journal_control("loop_failed", reason=str(exc))
+            for tap in taps.values():
+                await tap.close()
+            await self._lp.stop(1.0)
+            self._lp.release()
+            raise
+
     async def _reconcile(self, taps: Mapping[str, ReportTap]) -> None:
         from ._startup import reconcile_venues
 
@@ -341,6 +390,8 @@ class Engine:
         last_snap = 0.0
         while True:
             await asyncio.sleep(0.02)
+            if self._lp is not None and self._thread_error is None and self._lp.died():
+                self._loop_died()
             self.events.pump(self.loop, self.journal)
             if (all(f.ended for f in self.feed_runners) and self.settings.stop_when_feeds_end
                     and self.executor is not None and self.executor.idle()
@@ -404,9 +455,11 @@ class Engine:
                 await self._cancel_all()
             await ex.drain(5.0)
             t0 = time.monotonic()
-            while len(self.report_ring) and time.monotonic() - t0 < 2.0:
+            while len(self.report_ring) and self._loop_running() and time.monotonic() - t0 < 2.0:
                 await asyncio.sleep(0.005)
         self._shutdown = True
+        if self._lp is not None:
+            await self._lp.stop()
         self._stop[0] = 1
         self._resume.set()
         if self._thread is not None:
@@ -429,6 +482,8 @@ class Engine:
         self.events.stop()
         if self.journal is not None:
             self.journal.close()
+        if self._lp is not None:
+            self._lp.release()  # the loop process has exited: its name goes, our view stays
 
     async def _cancel_all(self) -> None:
         orders = self.loop.ctx.orders
@@ -451,7 +506,7 @@ class Engine:
         except TimeoutError:
             _log.warning("cancels on stop still unanswered after %.1fs", self.settings.submit_timeout_s)
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 2.0:
+        while time.monotonic() - t0 < 2.0 and self._loop_running():
             st = self.loop.ctx.orders["state"]
             if not ((st >= 1) & (st <= 4)).any():
                 break

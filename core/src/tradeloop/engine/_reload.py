@@ -9,7 +9,10 @@ compiled loop is reused as is.
 
 Applying swaps all of them in one exclusive section while the loop thread is parked between
 compiled calls (see ``Engine.exclusive``); ``control.generation`` is bumped once per swap.
-The loop therefore sees either every old value or every new one, never a mix.
+The loop therefore sees either every old value or every new one, never a mix. In process
+mode the loop process holds the params arrays themselves, so they are overwritten in place
+(same exclusive section, the loop process parked); every component's new params are checked
+against the running ones before the first byte is written.
 """
 
 from __future__ import annotations
@@ -92,6 +95,10 @@ def apply_plan(loop: Any, plan: ReloadPlan) -> None:
     """Swap every params array of ``plan`` (call inside the engine's exclusive section)."""
     if not plan.ok:
         raise ValueError(f"cannot apply a refused reload: {plan.reason}")
+    check = getattr(loop, "check_params", None)  # in-place writers check all first
+    if check is not None:
+        for i, p in enumerate(plan.params):
+            check(i, p)
     for i, p in enumerate(plan.params):
         loop.set_params(i, p)
 

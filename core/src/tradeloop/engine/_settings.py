@@ -45,8 +45,10 @@ class EngineSettings:
     #: stop the engine when every feed has ended (tests, replays)
     stop_when_feeds_end: bool = False
     event_history: int = 1000
-    #: run the loop in its own process over shared memory (not implemented yet: refused)
+    #: run the loop in its own process over shared memory (see docs/live.md, "Process mode")
     process: bool = False
+    #: process mode: how long the loop process may take to start (a cold numba compile)
+    process_start_timeout_s: float = 300.0
 
     @property
     def snapshot_path(self) -> Path:
