@@ -94,6 +94,7 @@ def _standard_guards() -> str:
     return (ROOT / "examples" / "guards-standard.toml").read_text()
 
 
+@pytest.mark.slow  # ~10 s warm; a cold compile of this guard set adds ~30 s
 def test_paper_end_to_end_in_its_own_process(tmp_path):
     start = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     cfg = parse_config(PAPER.format(start=start) + _standard_guards(), file="paper.toml")

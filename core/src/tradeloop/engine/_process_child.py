@@ -23,7 +23,7 @@ import traceback
 from typing import Any
 
 import numpy as np
-from tradeloop_sdk import HotPath
+from tradeloop_sdk import ComponentKind, HotPath
 
 from .._fusion import fuse
 from ..loop import FusedLoop
@@ -80,7 +80,7 @@ def _build(spec: ChildSpec, views: list[np.ndarray]) -> FusedLoop:
     comps = []
     for c in spec.comps:
         fns = {role: resolve(ref) for role, ref in c.kernels.items()}
-        comps.append(HotPath(kind=c.kind, params=build_tree(c.params, views),
+        comps.append(HotPath(kind=ComponentKind(c.kind), params=build_tree(c.params, views),
                              state=build_tree(c.state, views), name=c.name, **fns))
     ctx, ks = build_tree(spec.ctx, views), build_tree(spec.ks, views)
     loop = FusedLoop(spec.universe, comps, ctx, ks, fuse(comps), spec.mode)
