@@ -100,6 +100,7 @@ from ._records import (
 from ._secret import Secret
 from ._strategy_kit import (
     order_filled,
+    order_in_flight,
     order_live,
     order_working,
     round_to_lot,
@@ -200,6 +201,7 @@ __all__ = [
     "make_context",
     "mid",
     "order_filled",
+    "order_in_flight",
     "order_live",
     "order_slot",
     "order_working",

@@ -14,11 +14,13 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._enums import OrderState, Side, TickKind
+from ._context import N_INTENTS
+from ._enums import IntentAction, OrderState, Side, TickKind
 
 _CREATING = int(OrderState.CREATING)
 _PENDING_CANCEL = int(OrderState.PENDING_CANCEL)
 _BUY = int(Side.BUY)
+_NEW = int(IntentAction.NEW)
 _QUOTE = int(TickKind.QUOTE)
 
 
@@ -41,6 +43,27 @@ def order_live(ctx: Any, client_id: int | np.integer[Any]) -> bool:
     s = o["state"]
     # live states are CREATING (1) through PENDING_CANCEL (4)
     return bool(_CREATING <= s <= _PENDING_CANCEL)
+
+
+@numba.njit(cache=True)
+def order_in_flight(ctx: Any, client_id: int | np.integer[Any]) -> bool:
+    """True while ``client_id`` is live, or submitted this iteration and not yet admitted.
+
+    An order enters ``ctx.orders`` only when the loop dispatches the iteration's intents,
+    after every strategy (and any ``on_report``) has run: :func:`order_live` alone misses
+    an order sent earlier in the same iteration. Strategies that keep at most one order in
+    flight wait on this. It scans the iteration's intent buffer, so call it when about to
+    trade, not on every tick.
+    """
+    if client_id <= 0:
+        return False
+    if order_live(ctx, client_id):
+        return True
+    for i in range(ctx.counts[N_INTENTS]):
+        it = ctx.intents[i]
+        if it["client_id"] == client_id and it["action"] == _NEW:
+            return True
+    return False
 
 
 @numba.njit(cache=True)

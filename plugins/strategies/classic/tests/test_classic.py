@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 from tradeloop_plugin_classic import Bollinger, EmaCross, RsiReversion, SmaCross
-from tradeloop_sdk import ParamValueError, Side, TickFlag, TickKind, Universe, make_context
+from tradeloop_sdk import (
+    OrderState,
+    ParamValueError,
+    Side,
+    TickFlag,
+    TickKind,
+    Universe,
+    make_context,
+)
 from tradeloop_sdk import indicators as ind
 from tradeloop_sdk.strategy_testing import drive, make_ticks
 
@@ -132,7 +140,7 @@ def test_position_limit_reached_blocks_more_buying() -> None:
     assert summary(intents, at) == [(5, "SELL", 2.0), (8, "SELL", 2.0)]
 
 
-def test_working_order_is_not_doubled() -> None:
+def test_working_order_defers_the_next_one() -> None:
     p = SmaCross.Params(venue="sim", symbol="BTC", fast=2, slow=4)
     hp = SmaCross(p).tradeloop_hot_path(U)
     ctx = make_context(2, 2)
@@ -144,8 +152,15 @@ def test_working_order_is_not_doubled() -> None:
     o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
     o["client_id"], o["qty"], o["side"], o["state"] = cid, 1.0, int(Side.BUY), 1
     intents, at = drive(hp.on_tick, hp.params, hp.state, ctx, ticks[6:], fills=False)
-    # the death cross sells the target (-1) minus the working +1: 2, not 1
-    assert summary(intents, at) == [(2, "SELL", 2.0)]
+    # the death cross at 8 sends nothing while the buy works: one order in flight at a time
+    assert intents.size == 0
+    o["filled"], o["state"] = 1.0, int(OrderState.FILLED)
+    ctx.positions[0, 1]["qty"] = 1.0
+    intents, at = drive(hp.on_tick, hp.params, hp.state, ctx, ticks[-1:], fills=False)
+    # the next tick after the fill orders the deferred target (-1) from the position (+1)
+    assert summary(intents, at) == [(0, "SELL", 2.0)]
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, ticks[-1:], fills=False)
+    assert intents.size == 0
 
 
 def test_params_validation_names_the_field() -> None:

@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 from tradeloop_plugin_pipeline import Arbitrate, Blend, Gate, Predict, Risk, Size, slots
 from tradeloop_plugin_pipeline._common import solve_ridge
-from tradeloop_sdk import IntentAction, OrderType, Side, TickKind, Universe, make_context, submit
+from tradeloop_sdk import (
+    IntentAction,
+    OrderState,
+    OrderType,
+    Side,
+    TickKind,
+    Universe,
+    make_context,
+    submit,
+)
 from tradeloop_sdk import indicators as ind
 from tradeloop_sdk.strategy_testing import _call_at, drive, drive_components, make_ticks
 
@@ -183,6 +192,26 @@ def test_size_scales_with_score_and_vol_and_respects_band() -> None:
     row[slots.SCORE] = 2.0
     intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0]))
     assert intents.size == 0
+
+
+def test_size_waits_while_its_order_works() -> None:
+    # a second order sized from position + the last one's working qty would forget any
+    # earlier order still out: the stage keeps one in flight and trades after the fill
+    hp = hot(Size, max_position=4.0, full_score=2.0, vol_target_bps=1e9, band=0.1)
+    ctx = make_context(1, 2)
+    row = ctx.signals[1]
+    row[slots.GATE], row[slots.SCORE] = 1, 1.0
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0]), fills=False)
+    cid = int(intents[0]["client_id"])
+    o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
+    o["client_id"], o["qty"], o["side"], o["state"] = cid, 2.0, int(Side.BUY), int(OrderState.OPEN)
+    row[slots.SCORE] = -4.0  # target -4 while the buy of 2 works: nothing yet
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0, 100.0]), fills=False)
+    assert intents.size == 0
+    o["filled"], o["state"] = 2.0, int(OrderState.FILLED)
+    ctx.positions[0, 1]["qty"] = 2.0
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0]), fills=False)
+    assert [(int(x["side"]), float(x["qty"])) for x in intents] == [(int(Side.SELL), 6.0)]
 
 
 def test_size_shrinks_in_high_volatility() -> None:

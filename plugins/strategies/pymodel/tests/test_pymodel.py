@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 import numpy as np
 import pytest
 from tradeloop_plugin_pymodel import LinearModel, PyModel
-from tradeloop_sdk import Side, TickFlag, Universe, make_context
+from tradeloop_sdk import OrderState, Side, TickFlag, Universe, make_context
 from tradeloop_sdk.strategy_testing import drive_components, make_ticks
 
 U = Universe(venues=("sim",), symbols=("BTC",))
@@ -46,6 +46,26 @@ def test_momentum_model_trades_hand_checked() -> None:
     got = [(int(i), int(x["side"]), float(x["qty"])) for x, i in zip(intents, at, strict=True)]
     assert got == [(1, int(Side.BUY), 1.0), (3, int(Side.SELL), 2.0)]
     assert hp.state[3] == pytest.approx(math.log(98.98 / 98.98))
+
+
+def test_one_order_in_flight() -> None:
+    # the buy from tick 1 stays working: the short signal at 3 waits for it; once it has
+    # filled the next signal sells from the position (+1), not from position + working
+    p = PyModel.Params(venue="sim", symbol="BTC", lags=1, coef=(1.0,), threshold_bps=10.0)
+    hp = PyModel(p).tradeloop_hot_path(U)
+    ctx = make_context(1, 1)
+    ticks = make_ticks([100.0, 101.0, 101.0, 98.98, 96.0])
+    intents, at = drive_components([hp], ctx, ticks[:2], fills=False)
+    assert at.tolist() == [1]
+    cid = int(intents[0]["client_id"])
+    o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
+    o["client_id"], o["qty"], o["side"], o["state"] = cid, 1.0, int(Side.BUY), int(OrderState.OPEN)
+    intents, _ = drive_components([hp], ctx, ticks[2:4], fills=False)
+    assert intents.size == 0
+    o["filled"], o["state"] = 1.0, int(OrderState.FILLED)
+    ctx.positions[0, 0]["qty"] = 1.0
+    intents, _ = drive_components([hp], ctx, ticks[4:], fills=False)
+    assert [(int(x["side"]), float(x["qty"])) for x in intents] == [(int(Side.SELL), 2.0)]
 
 
 def test_any_predict_object_and_taint() -> None:

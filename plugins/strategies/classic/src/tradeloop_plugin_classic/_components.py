@@ -36,7 +36,7 @@ def _check_qty(p: Any) -> None:
 
 
 def _state(*indicator_states: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    head = np.array([np.nan, 0.0, 0.0])
+    head = np.array([np.nan, 0.0, 0.0, 0.0])
     offs, at = [], head.size
     for s in indicator_states:
         offs.append(at)

@@ -12,8 +12,10 @@ gate: open when a horizon was chosen, ``|SCORE| >= barrier`` (``barrier * hold_f
 to stay open: hysteresis) and the spread is at most ``max_spread_bps``.
 
 size: while the gate is open, ``target = clip(SCORE / full_score, -1, 1) * max_position *
-min(1, vol_target / sigma)``; an order goes out only when the target differs from position
-plus working quantity by more than ``band * max_position`` (the no-trade band).
+min(1, vol_target / sigma)``; an order goes out only when the target differs from the
+position by more than ``band * max_position`` (the no-trade band), and only while no
+earlier order of the stage is in flight: position plus the last order's working quantity
+forgets any order before it, so several in flight let the position run past its limit.
 
 risk: bounds every NEW intent on its instrument emitted earlier in this iteration (the
 sizing stage's) by the position limit, the order size and notional caps; an intent left
@@ -31,7 +33,7 @@ from tradeloop_sdk import (
     OrderType,
     Side,
     TimeInForce,
-    order_working,
+    order_in_flight,
     round_to_lot,
     submit,
     tick_price,
@@ -134,8 +136,9 @@ def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     scale = min(1.0, p["vol_target_bps"] / sig_bps) if sig_bps > 0.0 else 1.0
     target = c * scale * p["max_position"]
     row[TARGET] = target
-    have = ctx.positions[v, s]["qty"] + order_working(ctx, int(state[3]))
-    gap = target - have
+    if order_in_flight(ctx, int(state[3])):
+        return  # the target is recomputed on every tick: the next one after the fill trades
+    gap = target - ctx.positions[v, s]["qty"]
     if abs(gap) <= p["band"] * p["max_position"]:
         return
     qty = round_to_lot(abs(gap), ctx.specs[v, s]["lot_step"])

@@ -4,7 +4,7 @@ It shows the Python mode of the fused loop: the kernel calls :meth:`_Runtime.on_
 through ``numba.objmode`` for each tick, so any Python object can decide, a fitted
 scikit-learn estimator included. It is much slower than a compiled kernel (see
 ``bench/bench_strategies.py``), and the SDK's compiled helpers (``submit``,
-``is_tainted``, ``order_working``) are called from Python here.
+``is_tainted``, ``order_in_flight``) are called from Python here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tradeloop_sdk import (
     Universe,
     hookimpl,
     is_tainted,
-    order_working,
+    order_in_flight,
     param,
     params_array,
     submit,
@@ -89,8 +89,12 @@ class _Runtime:
         target = max(-lim, min(lim, target))
         if is_tainted(ctx, v, s):
             return
-        have = float(ctx.positions[v, s]["qty"]) + order_working(ctx, int(state[S_CID]))
-        gap = target - have
+        # One order in flight at a time: position plus the last order's working quantity
+        # forgets any earlier order still out, and the position would run past the limit.
+        # A forecast that holds is acted on at the next tick after the fill.
+        if order_in_flight(ctx, int(state[S_CID])):
+            return
+        gap = target - float(ctx.positions[v, s]["qty"])
         if abs(gap) <= 1e-12:
             return
         side = Side.BUY if gap > 0 else Side.SELL
