@@ -39,7 +39,11 @@ _TAINTED = int(TAINTED)
 
 DRAWDOWN_STATE_DTYPE = np.dtype(
     [("ready", "i8"), ("day", "i8"), ("peak", "f8"), ("day_peak", "f8"), ("equity", "f8"),
-     ("worst_total", "f8"), ("worst_day", "f8"), ("pnl", "f8"), ("tick_evals", "i8")],
+     ("worst_total", "f8"), ("worst_day", "f8"), ("pnl", "f8"), ("tick_evals", "i8"),
+     # the tick path's quiet band (see drawdown_tick): equity in [floor, peaks] before
+     # day_end, under the limits these were computed with, changes nothing but equity
+     ("floor", "f8"), ("day_end", "i8"), ("k_total", "f8"), ("k_total_pct", "f8"),
+     ("k_daily", "f8"), ("k_daily_pct", "f8")],
     align=True,
 )
 
@@ -299,6 +303,19 @@ def _drawdown_update(params: Any, st: Any, ctx: Any, equity: float) -> float:
     elif lim_day > 0.0 and dd_day > lim_day * (1.0 + _EPS):
         over = dd_day
         limit = lim_day
+    # Below the floor a worst drawdown or a limit would move; a breach keeps it at +inf,
+    # so every tick re-judges (a cleared kill trips again while still in breach).
+    floor = max(st[0]["peak"] - st[0]["worst_total"], st[0]["day_peak"] - st[0]["worst_day"])
+    if lim_total > 0.0:
+        floor = max(floor, st[0]["peak"] - lim_total)
+    if lim_day > 0.0:
+        floor = max(floor, st[0]["day_peak"] - lim_day)
+    st[0]["floor"] = np.inf if over > 0.0 else floor
+    st[0]["day_end"] = (day + 1) * _DAY_NS
+    st[0]["k_total"] = p["max_total"]
+    st[0]["k_total_pct"] = p["max_total_pct"]
+    st[0]["k_daily"] = p["max_daily"]
+    st[0]["k_daily_pct"] = p["max_daily_pct"]
     if over > 0.0:
         if p["kill"] != 0:
             trip_kill(ctx, _DRAWDOWN)
@@ -358,7 +375,18 @@ def drawdown_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     pnl = st[0]["pnl"] + (c - contrib[v, s])
     contrib[v, s] = c
     st[0]["pnl"] = pnl
-    _drawdown_update(params, st, ctx, params[0]["capital"] + pnl)
+    p = params[0]
+    equity = p["capital"] + pnl
+    r = st[0]
+    # Most ticks move equity inside the band where no peak, worst drawdown or limit can
+    # change: store it and go (all tests with &: one branch, well predicted).
+    if ((equity >= r["floor"]) & (equity <= r["peak"]) & (equity <= r["day_peak"])
+            & (ctx.control[0]["now_ns"] < r["day_end"]) & (p["max_total"] == r["k_total"])
+            & (p["max_total_pct"] == r["k_total_pct"]) & (p["max_daily"] == r["k_daily"])
+            & (p["max_daily_pct"] == r["k_daily_pct"])):
+        r["equity"] = equity
+        return
+    _drawdown_update(params, st, ctx, equity)
 
 
 @numba.njit(cache=True, inline="always")
@@ -410,7 +438,13 @@ def var_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
         return
     v = tick["venue"]
     s = tick["symbol"]
-    _var_sample_one(params[0], state[v : v + 1, s], ctx, v, s, ctx.control[0]["now_ns"])
+    p = params[0]
+    now = ctx.control[0]["now_ns"]
+    last_t = state[v, s]["last_t"]
+    # the common case, tested before a view of the state is built
+    if last_t != 0 and now - last_t < p["sample_ns"]:
+        return
+    _var_sample_one(p, state[v : v + 1, s], ctx, v, s, now)
 
 
 @numba.njit(cache=True)
