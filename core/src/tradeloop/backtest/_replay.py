@@ -28,13 +28,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
 import numpy as np
 from tradeloop_sdk import DataStats
 
 from .._kstate import EQUITY_DTYPE
 from .._registry import Registry
 from ..config import Config
+from ..engine._build import funded_broker
 from ._results import PRICE_DTYPE, BacktestResults
 from ._runner import _marks, _sample_prices, default_equity_interval, to_ns
 
@@ -199,22 +199,17 @@ def _tee(loop: Any, name: str, sink: list[np.ndarray]) -> None:
 def _paper_broker(config: Config, universe: Any) -> Any:
     """The config's simulated venue as a paper broker, funded like the backtest.
 
-    A backtest's venue takes ``[backtest.cash]`` when its own starting balances are empty;
-    the paper broker is given the same cash explicitly, so both start alike.
+    See :func:`tradeloop.engine.funded_broker`: both start with the same cash.
     """
     if config.broker is None:
         raise ValueError("replay needs [broker] (the simulated venue, use = \"sim\")")
-    spec = config.broker
-    params = dict(spec.params)
-    if not params.get("starting_balances"):
-        params["starting_balances"] = {c: str(a) for c, a in config.backtest.cash.items()}
     reg = Registry(disabled=config.plugins.disabled)
-    inst = reg.create("brokers", attrs.evolve(spec, params=params), key="broker")
+    inst = funded_broker(reg, config, reg.create("brokers", config.broker, key="broker"))
     broker = reg.call(inst, "tradeloop_broker", universe=universe)
     if broker is None:
-        raise ValueError(f"broker {spec.use!r} offers no paper broker (tradeloop_broker)")
+        raise ValueError(f"broker {config.broker.use!r} offers no paper broker (tradeloop_broker)")
     if not hasattr(broker, "feed"):
-        raise ValueError(f"broker {spec.use!r} is not a simulated venue: replay needs one")
+        raise ValueError(f"broker {config.broker.use!r} is not a simulated venue: replay needs one")
     return broker
 
 

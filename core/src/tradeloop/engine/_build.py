@@ -14,6 +14,7 @@ from ._engine import Engine
 from ._process_loop import ProcessModeError
 from ._reload import plan_reload
 from ._settings import EngineSettings
+from ._venues import split_venues
 
 
 def build_engine(
@@ -45,12 +46,19 @@ def build_engine(
     if brokers is None:
         if parts.broker is None:
             raise ConfigError(key="broker", found="nothing", expected='a broker, e.g. use = "sim"')
-        b = reg.call(parts.broker, "tradeloop_broker", universe=universe)
+        b = reg.call(funded_broker(reg, config, parts.broker), "tradeloop_broker", universe=universe)
         if b is None:
             raise ConfigError(key="broker.use", found=config.broker.use if config.broker else "",
                               expected="a plugin implementing tradeloop_broker")
-        brokers = {getattr(b, "name", universe.venues[0]) if len(universe.venues) > 1
-                   else universe.venues[0]: b}
+        name = getattr(b, "name", None)
+        if len(universe.venues) == 1:
+            brokers = {universe.venues[0]: b}
+        elif name in universe.venues:
+            brokers = {name: b}
+        else:
+            # a broker serving the whole universe (the sim venue, a router): one view per
+            # venue, so each keeps its own queue, breaker, report stream and reconciliation
+            brokers = split_venues(b, universe.venues, universe)
     if feeds is None:
         if parts.data is None:
             raise ConfigError(key="data", found="nothing", expected='a data provider, e.g. use = "synthetic"')
@@ -88,10 +96,30 @@ def build_engine(
     return engine
 
 
+def funded_broker(reg: Registry, config: Config, inst: Any) -> Any:
+    """``inst``, or the config's broker again funded with ``[backtest.cash]``.
+
+    A simulated venue with no starting balances of its own takes the backtest's cash in a
+    backtest; in paper (``tradeloop run``, replay) it is funded the same way, so one config
+    trades alike in both. Brokers without ``starting_balances`` (real venues) are left as
+    they are.
+    """
+    p = getattr(inst, "params", None)
+    if (config.broker is None or not config.backtest.cash or p is None
+            or not hasattr(p, "starting_balances") or p.starting_balances):
+        return inst
+    import attrs
+
+    cash = {c: str(a) for c, a in config.backtest.cash.items()}
+    reg.pm.unregister(inst)
+    return reg.create("brokers", attrs.evolve(config.broker, params={
+        **config.broker.params, "starting_balances": cash}), key="broker")
+
+
 def _named(hp: Any, name: str) -> Any:
     import attrs
 
     return attrs.evolve(hp, name=name)
 
 
-__all__ = ["build_engine"]
+__all__ = ["build_engine", "funded_broker"]
