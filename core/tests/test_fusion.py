@@ -322,3 +322,25 @@ def test_logs_are_drained_between_compiled_calls_when_they_fill(cache_dir: Path)
     assert its["client_id"].tolist() == list(range(1, 41))
     assert loop.snapshot()["control"]["reports_in"] == 80
     assert loop.drain_transitions().shape[0] == 120  # new, ack, fill per order
+
+
+def test_a_component_edited_after_start_is_not_written_to_the_disk_cache(tmp_path: Path) -> None:
+    # A file newer than the process may differ from the code the process imported: its
+    # key would name other code than the loop holds, so the loop stays out of the cache.
+    mod = tmp_path / "late_kernel.py"
+    mod.write_text("import numba\n@numba.njit(cache=True)\ndef on_tick(p, s, ctx, t):\n    s[0] += 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import late_kernel  # type: ignore[import-not-found]
+        from tradeloop._fusion import fuse
+        from tradeloop_sdk import ComponentKind, HotPath
+
+        hp = HotPath(kind=ComponentKind.STRATEGY, params=np.zeros(1), state=np.zeros(1),
+                     on_tick=late_kernel.on_tick)
+        cache = tmp_path / "cache"
+        m = fuse([hp], cache_dir=cache)
+        assert not list(cache.glob("fused_*.py"))
+        assert [p.name for p in cache.glob("fresh_*.py")] == [Path(m.__file__).name]
+        assert fuse([hp], cache_dir=cache) is m  # still built once per process
+    finally:
+        sys.path.remove(str(tmp_path))
