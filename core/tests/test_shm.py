@@ -136,3 +136,39 @@ def test_ten_million_records_cross_process_no_loss_dup_reorder_or_tearing(tmp_pa
     finally:
         ring.close_shm()
         ring.unlink()
+
+
+_SPAWNED_ATTACH = """
+import multiprocessing as mp
+import sys
+
+from tradeloop._shm import ShmRing
+from tradeloop_sdk import TICK_DTYPE
+
+
+def child(name):
+    ring = ShmRing.attach(name)
+    ring.close_shm()
+
+
+if __name__ == "__main__":
+    ring = ShmRing.create(TICK_DTYPE, 64)
+    p = mp.get_context("spawn").Process(target=child, args=(ring.name,))
+    p.start()
+    p.join(60)
+    ring.close_shm()
+    ring.unlink()
+    print("done", p.exitcode)
+"""
+
+
+def test_a_spawned_attacher_leaves_the_creators_tracking_alone(tmp_path: Path) -> None:
+    # A spawned child shares its parent's resource tracker: unregistering after attach
+    # removed the creator's registration, and the creator's unlink then failed in the
+    # tracker (a KeyError traceback; a block left behind had the creator crashed).
+    script = tmp_path / "spawned_attach.py"
+    script.write_text(_SPAWNED_ATTACH)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "done 0" in out.stdout
+    assert "Traceback" not in out.stderr and "leaked" not in out.stderr, out.stderr[-2000:]

@@ -9,7 +9,6 @@ the acquire/release counters in :mod:`tradeloop._rings`.
 
 from __future__ import annotations
 
-import contextlib
 from multiprocessing import resource_tracker, shared_memory
 from typing import Any
 
@@ -40,8 +39,21 @@ DTYPE_CODES: dict[int, np.dtype[Any]] = {
 }
 
 
-#: Blocks created by this process (attaching to one of them must not unregister it).
-_CREATED_HERE: set[str] = set()
+def attach_untracked(name: str, cls: type[shared_memory.SharedMemory] = shared_memory.SharedMemory
+                     ) -> shared_memory.SharedMemory:
+    """Open an existing block without registering it with the resource tracker.
+
+    The creator owns the block's lifetime. CPython < 3.13 registers on attach, so the
+    attaching process's tracker would unlink the block when that process exits; and
+    unregistering afterwards is no cure, because a process started by multiprocessing
+    shares its parent's tracker, where that removes the creator's own registration.
+    """
+    register = resource_tracker.register
+    resource_tracker.register = lambda *a, **k: None
+    try:
+        return cls(name=name, create=False)
+    finally:
+        resource_tracker.register = register
 
 
 def _code_of(dtype: np.dtype[Any]) -> int:
@@ -87,7 +99,6 @@ class ShmRing(SpscRing):
         dtype = np.dtype(dtype)
         size = HEADER_WORDS * 8 + capacity * dtype.itemsize
         shm = shared_memory.SharedMemory(name=name, create=True, size=size)
-        _CREATED_HERE.add(shm.name)
         ctrl = np.ndarray((HEADER_WORDS,), np.int64, buffer=shm.buf, offset=0)
         init_header(ctrl, capacity, policy, dtype.itemsize, _code_of(dtype))
         return cls(shm, dtype, owner=True)
@@ -95,7 +106,7 @@ class ShmRing(SpscRing):
     @classmethod
     def attach(cls, name: str, dtype: np.dtype[Any] | None = None) -> ShmRing:
         """Open an existing shared ring by name; ``dtype`` is needed only for custom dtypes."""
-        shm = shared_memory.SharedMemory(name=name, create=False)
+        shm = attach_untracked(name)
         # a copy of the header: a view would pin the mapping and block close() on error
         buf = shm.buf
         assert buf is not None  # an attached mapping always has a buffer
@@ -116,11 +127,6 @@ class ShmRing(SpscRing):
                 f"ring {name!r} holds {int(ctrl[ITEMSIZE])}-byte records (code {code}); "
                 f"cannot attach as {dtype}"
             )
-        # The creator owns the block's lifetime: stop this process's resource tracker from
-        # unlinking it when the attaching process exits (CPython < 3.13 registers on attach).
-        if shm.name not in _CREATED_HERE:  # the creator's own registration must stay
-            with contextlib.suppress(Exception):  # tracker absent or already unregistered
-                resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         return cls(shm, dtype, owner=False)
 
     def close_shm(self) -> None:
@@ -131,7 +137,6 @@ class ShmRing(SpscRing):
     def unlink(self) -> None:
         """Owner: remove the block from the system (after every process closed it)."""
         self.shm.unlink()
-        _CREATED_HERE.discard(self.name)
 
 
-__all__ = ["DTYPE_CODES", "ShmRing"]
+__all__ = ["DTYPE_CODES", "ShmRing", "attach_untracked"]

@@ -22,6 +22,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from .._shm import attach_untracked
+
 _ALIGN = 64
 
 
@@ -135,8 +137,10 @@ def create_block(size: int) -> Block:
 
 
 def attach_block(name: str) -> Block:
-    """Open an existing block by name (the creator owns its lifetime)."""
-    return Block(name=name, create=False)
+    """Open an existing block by name (the creator owns its lifetime: not tracked here)."""
+    block = attach_untracked(name, Block)
+    assert isinstance(block, Block)
+    return block
 
 
 def unlink_block(block: shared_memory.SharedMemory) -> None:
