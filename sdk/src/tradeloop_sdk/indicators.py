@@ -136,8 +136,10 @@ def ema_state(n: int) -> FloatArray:
 @numba.njit(cache=True)
 def ema_update(st: FloatArray, x: float) -> float:
     """Push ``x``; return the EMA (NaN for the first ``n - 1`` values)."""
-    n = int(st[0])
-    count = int(st[1]) + 1
+    # The count stays a float: an int round trip put two conversions (~10 cycles) on a
+    # dependency chain that runs from one tick to the next (exact below 2**53).
+    n = st[0]
+    count = st[1] + 1.0
     st[1] = count
     if count < n:
         st[3] += x

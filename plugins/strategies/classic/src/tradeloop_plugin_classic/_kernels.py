@@ -48,25 +48,8 @@ S_PREV, S_TARGET, S_CID, S_PENDING, S_IND = 0, 1, 2, 3, 4
 _sma_update = numba.njit(inline="always")(ind.sma_update.py_func)
 
 
-@numba.njit(cache=True, inline="always")
-def _ema_update(st: Any, x: float) -> float:
-    """:func:`tradeloop_sdk.indicators.ema_update` on the same state, counting in float.
-
-    Same state layout ``[n, count, alpha, seed_sum, value]`` and bit-identical results;
-    the SDK's ``int(st[1]) + 1`` round trip through an integer put two conversions (~10
-    cycles) on a dependency chain that runs from one tick to the next.
-    """
-    n = st[0]
-    count = st[1] + 1.0
-    st[1] = count
-    if count < n:
-        st[3] += x
-        return np.nan
-    if count == n:
-        st[4] = (st[3] + x) / n
-    else:
-        st[4] = (x - st[4]) * st[2] + st[4]
-    return float(st[4])
+# Likewise the SDK's EMA update.
+_ema_update = numba.njit(inline="always")(ind.ema_update.py_func)
 
 
 _BUY = int(Side.BUY)
