@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 from tradeloop_sdk import EVENT_DTYPE, INTENT_DTYPE, REPORT_DTYPE, TICK_DTYPE, HotPath, Universe
 
+from .._fusion import ROLES
 from .._kstate import EQUITY_DTYPE, TRANSITION_DTYPE
 from .._rings import BLOCK, DROP_OLDEST, HEADER_WORDS, POLICY, SpscRing, init_header
 from ..loop import FusedLoop
@@ -49,7 +50,6 @@ N_WORDS = 16
 STARTING, RUNNING, EXITED, FAILED = 0, 1, 2, 3
 ERROR_BYTES = 2048
 
-_ROLES = ("on_tick", "check", "on_intent", "on_report")
 #: Log kinds in the order the loop process pushes them (the engine pops in reverse).
 LOG_KINDS = (("_trans", TRANSITION_DTYPE), ("_equity", EQUITY_DTYPE), ("_events", EVENT_DTYPE),
              ("_intents", INTENT_DTYPE), ("_reports", REPORT_DTYPE))
@@ -205,7 +205,7 @@ def share_loop(loop: FusedLoop, *, tick_capacity: int, intent_capacity: int,
         if c.python_mode:
             raise ProcessModeError(f"{what} runs in Python mode: its callables belong to the engine "
                                    "process; run it in-process (engine.process = false)")
-        refs.append({r: kernel_ref(getattr(c, r), what) for r in _ROLES if getattr(c, r) is not None})
+        refs.append({r: kernel_ref(getattr(c, r), what) for r in ROLES if getattr(c, r) is not None})
     lay = Layout()
     ctx_spec = plan_tree(loop.ctx, lay, "ctx")
     ks_spec = plan_tree(loop._ks, lay, "kernel state")
