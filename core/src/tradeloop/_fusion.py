@@ -50,6 +50,10 @@ _LOADED: dict[str, ModuleType] = {}
 
 ROLES = ("on_tick", "check", "on_intent", "on_report")
 
+#: Decorator of the functions only the loop calls: no Python or C entry point to build
+#: (a wrapper unboxing some fifty arrays costs seconds of compile and is never used).
+INNER = "@numba.njit(cache=CACHE, nogil=NOGIL, no_cpython_wrapper=True, no_cfunc_wrapper=True)"
+
 
 def default_cache_dir() -> Path:
     """``$TRADELOOP_CACHE_DIR`` or ``$XDG_CACHE_HOME/tradeloop/fused`` (``~/.cache`` default)."""
@@ -209,9 +213,14 @@ class _Gen:
             L += [f"    bp{k} = borrow(p{k})", f"    bs{k} = borrow(s{k})"]
         return L
 
+    def inner_prologue(self) -> list[str]:
+        """Borrowed views for a function called only by the loop: it borrows only when the
+        loop hands it the managed originals (Python mode), else its arguments already are."""
+        return self.prologue() if self.CA.startswith("ctx") else []
+
     def reports_fn(self) -> list[str]:
-        L = ["@numba.njit(cache=CACHE, nogil=NOGIL)", f"def _reports(ctx, ks{self.A}):"]
-        L += self.prologue()
+        L = [INNER, f"def _reports({self.CA}):"]
+        L += self.inner_prologue()
         L += ["    counts = bctx.counts", "    j = 0", "    while j < counts[1]:"]
         L += ["        apply_report(bctx, bks, j)"]
         for k, c in enumerate(self.c):
@@ -221,9 +230,9 @@ class _Gen:
         return L
 
     def dispatch_fn(self, live: bool) -> list[str]:
-        name, extra = ("_dispatch_live", ", intent_ring, stop") if live else ("_dispatch", "")
-        L = ["@numba.njit(cache=CACHE, nogil=NOGIL)", f"def {name}(ctx, ks{extra}{self.A}):"]
-        L += self.prologue()
+        name = "_dispatch_live" if live else "_dispatch"
+        L = [INNER, f"def {name}({self.CA_LIVE if live else self.CA}):"]
+        L += self.inner_prologue()
         L += [
             "    counts = bctx.counts",
             "    i = 0",
