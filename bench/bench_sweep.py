@@ -1,6 +1,6 @@
 """A 64-configuration sweep run serially, on a local process pool and on a local Ray.
 
-    python3 -m uv run --all-packages python bench/bench_sweep.py [--workers 2] [--hours 1]
+    python3 -m uv run --all-packages python bench/bench_sweep.py [--workers 2] [--hours 24]
 
 Each configuration is examples/ema_cross.toml over ``--hours`` of synthetic market with
 one point of an 8 x 8 grid of (fast, slow). The fused loop is compiled before any clock
@@ -11,6 +11,7 @@ speed-ups over serial.
 from __future__ import annotations
 
 import argparse
+import datetime
 import time
 import tomllib
 from pathlib import Path
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--no-ray", action="store_true")
     args = ap.parse_args()
 
@@ -30,8 +31,10 @@ def main() -> None:
 
     src = ROOT / "examples" / "ema_cross.toml"
     doc = tomllib.loads(src.read_text())
-    end = f"2024-01-01T{int(args.hours):02d}:{int(args.hours % 1 * 60):02d}:00"
-    doc["backtest"]["to"] = __import__("datetime").datetime.fromisoformat(end)
+    start = doc["backtest"]["from"]
+    if not isinstance(start, datetime.datetime):  # a TOML date
+        start = datetime.datetime.combine(start, datetime.time())
+    doc["backtest"]["to"] = start + datetime.timedelta(hours=args.hours)
     grid = {
         "strategies[0].params.fast": [10, 20, 40, 80, 160, 320, 640, 1280],
         "strategies[0].params.slow": [2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000],

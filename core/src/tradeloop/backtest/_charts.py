@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from tradeloop_sdk import Side
 
 from ._results import BacktestResults
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "drawdown_chart",
@@ -32,6 +33,11 @@ _DPI = 100
 
 
 def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Any]:
+    # imported here: matplotlib takes ~2 s to import, and only drawing needs it (a sweep's
+    # workers and most CLI commands never draw)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()

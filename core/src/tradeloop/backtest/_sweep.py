@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import copy
+import importlib
 import itertools
 import logging
 import multiprocessing
 import os
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -228,31 +229,31 @@ def run_points(
     n = workers or os.cpu_count() or 1
     done: list[SweepResult] = []
     todo = list(points)
-    if warm and todo and (n > 1 or ray_address):
-        # compile (or load) the fused loop once here so the workers start warm
-        first = _safe(runner, doc, todo.pop(0), source)
-        done.append(first)
-        if on_result:
-            on_result(first)
-    if ray_address:
-        res = _ray_run(runner, doc, todo, source, ray_address, n)
-        for r in res:
+    pool = None
+    if n > 1 and not ray_address and len(todo) > 1:
+        # start the workers now: their imports (~3 s) overlap the first point run here
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(
+            "spawn"), initializer=importlib.import_module, initargs=(runner.__module__,))
+        pool.submit(int)
+    try:
+        if warm and todo and (n > 1 or ray_address):
+            # compile (or load) the fused loop once here so the workers start warm
+            first = _safe(runner, doc, todo.pop(0), source)
+            done.append(first)
             if on_result:
-                on_result(r)
-        done.extend(res)
-    elif n <= 1:
-        for p in todo:
-            r = _safe(runner, doc, p, source)
+                on_result(first)
+        if ray_address:
+            runs: Iterable[SweepResult] = _ray_run(runner, doc, todo, source, ray_address, n)
+        elif pool is None:
+            runs = (_safe(runner, doc, p, source) for p in todo)
+        else:
+            runs = (f.result() for f in cf.as_completed(
+                [pool.submit(_safe, runner, doc, p, source) for p in todo]))
+        for r in runs:
             done.append(r)
             if on_result:
                 on_result(r)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-            futs = [pool.submit(_safe, runner, doc, p, source) for p in todo]
-            for f in cf.as_completed(futs):
-                r = f.result()
-                done.append(r)
-                if on_result:
-                    on_result(r)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return sorted(done, key=lambda r: r.point.index)
