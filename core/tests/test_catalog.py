@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tradeloop._catalog import list_plugins, load_plugin, validate_plugin
+from tradeloop._catalog import entry_point, list_plugins, load_plugin, validate_plugin
 from tradeloop._registry import Registry
 from tradeloop_sdk import PluginError
 
@@ -166,3 +166,29 @@ def test_the_static_cache_notices_edits_and_new_dependencies(zoo: Path) -> None:
     (zoo / "tl_no_such_dependency_xyz.py").write_text("")
     importlib.invalidate_caches()
     assert _by_name()["z_dep"].status == "ok"  # type: ignore[attr-defined]
+
+
+def test_a_plugin_installed_while_running_is_found(zoo: Path) -> None:
+    """Entry points are read once per process, yet a package installed later is seen."""
+    entry_point("strategies", "z_good")
+    with pytest.raises(PluginError, match="no strategies plugin named 'z_late'"):
+        entry_point("strategies", "z_late")
+    info = zoo / "tl_late-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tl-late\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[tradeloop.strategies]\nz_late = tlz_good:FixtureStrategy\n"
+    )
+    assert entry_point("strategies", "z_late").value == "tlz_good:FixtureStrategy"
+
+
+def test_a_plugin_is_validated_again_when_its_class_changes(zoo: Path) -> None:
+    good = load_plugin("strategies", "z_good")
+    assert "tradeloop_start" in validate_plugin("strategies", "z_good", good)
+    assert validate_plugin("strategies", "z_good", good) == validate_plugin(
+        "strategies", "z_good", good
+    )
+    # another class under the same name (a reinstall) is checked, not taken from memory
+    broken = load_plugin("strategies", "z_hook")
+    with pytest.raises(PluginError, match="tradeloop_strat"):
+        validate_plugin("strategies", "z_good", broken)

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -92,7 +93,10 @@ def _sdk_requirement(dist: md.Distribution | None) -> str:
     return ""
 
 
-_EPS: tuple[tuple[tuple[str, int], ...], md.EntryPoints] | None = None
+_EPS: tuple[tuple[tuple[str, int], ...], int, Any] | None = None
+#: folders changed this recently when the entry points were read may change again within
+#: the file system's timestamp granularity without a new mtime ("racy" in git's terms)
+_RACY_NS = 100_000_000
 
 
 def _mtime(path: str) -> int:
@@ -102,7 +106,7 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def _installed_entry_points() -> md.EntryPoints:
+def _installed_entry_points() -> Any:
     """Every installed entry point, re-read only when ``sys.path`` or one of its folders
     changes (installing or removing a package adds or removes a ``*.dist-info`` there).
 
@@ -111,9 +115,11 @@ def _installed_entry_points() -> md.EntryPoints:
     """
     global _EPS
     key = tuple((p, _mtime(p)) for p in sys.path)
-    if _EPS is None or _EPS[0] != key:
-        _EPS = (key, md.entry_points())
-    return _EPS[1]
+    if _EPS is not None and _EPS[0] == key and max(m for _p, m in key) < _EPS[1] - _RACY_NS:
+        return _EPS[2]
+    eps = md.entry_points()
+    _EPS = (key, time.time_ns(), eps)
+    return eps
 
 
 def _entry_points(kinds: Iterable[str]) -> list[tuple[str, md.EntryPoint]]:
