@@ -115,7 +115,7 @@ def _installed_entry_points() -> Any:
     """
     global _EPS
     key = tuple((p, _mtime(p)) for p in sys.path)
-    if _EPS is not None and _EPS[0] == key and max(m for _p, m in key) < _EPS[1] - _RACY_NS:
+    if _EPS is not None and _EPS[0] == key and max((m for _p, m in key), default=0) < _EPS[1] - _RACY_NS:
         return _EPS[2]
     eps = md.entry_points()
     _EPS = (key, time.time_ns(), eps)
@@ -253,6 +253,10 @@ def load_plugin(kind: str, name: str, *, disabled: Iterable[str] = ()) -> Any:
         ) from err
 
 
+#: (kind, name) -> the plugin object that passed validation and its hooks
+_VALID: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
+
+
 def validate_plugin(kind: str, name: str, obj: Any) -> list[str]:
     """Check a loaded plugin's hooks against the specs with pluggy; return the hook names.
 
@@ -266,9 +270,6 @@ def validate_plugin(kind: str, name: str, obj: Any) -> list[str]:
     hooks = _validate(kind, name, obj)
     _VALID[(kind, name)] = (obj, tuple(hooks))
     return hooks
-
-
-_VALID: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
 
 
 def _validate(kind: str, name: str, obj: Any) -> list[str]:
