@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _calls
 from ._breach import GUARD_DETAIL, guard_breaches, record_breach
 from ._breaker import (
     BREAKER_SCENARIOS,
@@ -108,6 +109,8 @@ from ._strategy_kit import (
     tick_price,
 )
 from ._strict import StrictPolicy, current_policy, handle_error, strict
+
+_calls.install()  # before any kernel compiles (see _calls)
 
 API_VERSION = "1.0"
 __version__ = "0.1.0"
