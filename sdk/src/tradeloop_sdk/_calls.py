@@ -9,6 +9,10 @@ callee that needs a constant, e.g. through ``numba.literally``), nearly halves t
 work of a first backtest of examples/ema_cross.toml (393 compilations in 313 s before, 211
 in 178 s after) and leaves the generated code as fast: LLVM still sees the constants once
 it inlines the callee.
+
+Only callees in tradeloop's packages and plugins (modules named ``tradeloop*``) are typed
+this way: numba's own implementations and a user's other numba code may return a type that
+depends on a constant (``numba.literally`` does), which no typing error would reveal.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from numba.core import errors, types
 from numba.core.types import functions
 
 _plain_first = False
+#: modules whose compiled functions are typed without literals first
+PREFIXES: tuple[str, ...] = ("tradeloop",)
 
 
 def install() -> None:
@@ -31,7 +37,8 @@ def install() -> None:
     def get_call_type(self: Any, context: Any, args: Any, kws: Any) -> Any:
         plain = tuple(types.unliteral(a) for a in args)
         plain_kws = {k: types.unliteral(v) for k, v in kws.items()}
-        if plain != tuple(args) or plain_kws != kws:
+        ours = getattr(self.dispatcher.py_func, "__module__", "").startswith(PREFIXES)
+        if ours and (plain != tuple(args) or plain_kws != kws):
             try:
                 return literal_call(self, context, plain, plain_kws)
             except (errors.TypingError, errors.ForceLiteralArg):
