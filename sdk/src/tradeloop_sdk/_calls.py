@@ -23,6 +23,7 @@ from numba.core import errors, types
 from numba.core.types import functions
 
 _plain_first = False
+unliteral: Any = types.unliteral
 #: modules whose compiled functions are typed without literals first
 PREFIXES: tuple[str, ...] = ("tradeloop",)
 
@@ -35,8 +36,8 @@ def install() -> None:
     literal_call = functions.Dispatcher.get_call_type
 
     def get_call_type(self: Any, context: Any, args: Any, kws: Any) -> Any:
-        plain = tuple(types.unliteral(a) for a in args)
-        plain_kws = {k: types.unliteral(v) for k, v in kws.items()}
+        plain = tuple(unliteral(a) for a in args)
+        plain_kws = {k: unliteral(v) for k, v in kws.items()}
         ours = getattr(self.dispatcher.py_func, "__module__", "").startswith(PREFIXES)
         if ours and (plain != tuple(args) or plain_kws != kws):
             try:
@@ -45,5 +46,5 @@ def install() -> None:
                 pass  # the callee needs its constants: compile it for them
         return literal_call(self, context, args, kws)
 
-    functions.Dispatcher.get_call_type = get_call_type
+    functions.Dispatcher.get_call_type = get_call_type  # type: ignore[method-assign]
     _plain_first = True
