@@ -166,7 +166,8 @@ class _Gen:
     def __init__(self, components: Sequence[HotPath]) -> None:
         self.c = list(components)
         self.A = "".join(f", p{k}, s{k}" for k in range(len(self.c)))
-        if any(c.python_mode for c in self.c):
+        self.pymode = any(c.python_mode for c in self.c)
+        if self.pymode:
             # the Python bridge must receive managed arrays: pass the originals down
             self.CA = "ctx, ks" + self.A
             self.CA_LIVE = "ctx, ks, intent_ring, stop" + self.A
@@ -216,7 +217,7 @@ class _Gen:
     def inner_prologue(self) -> list[str]:
         """Borrowed views for a function called only by the loop: it borrows only when the
         loop hands it the managed originals (Python mode), else its arguments already are."""
-        return self.prologue() if self.CA.startswith("ctx") else []
+        return self.prologue() if self.pymode else []
 
     def reports_fn(self) -> list[str]:
         L = [INNER, f"def _reports({self.CA}):"]
@@ -494,7 +495,7 @@ def fuse(components: Sequence[HotPath], cache_dir: Path | None = None) -> Module
     ``run_live(ctx, ks, tick_ring, intent_ring, report_ring, stop, max_polls, p0, s0, ...)``.
     """
     gen = _Gen(components)
-    pymode = any(c.python_mode for c in components)
+    pymode = gen.pymode
     _EDITED.clear()
     _tree_sha.cache_clear()  # re-read: an edit since the last fuse must be seen (a few ms)
     key = gen.key()

@@ -36,14 +36,14 @@ def install() -> None:
     literal_call = functions.Dispatcher.get_call_type
 
     def get_call_type(self: Any, context: Any, args: Any, kws: Any) -> Any:
-        plain = tuple(unliteral(a) for a in args)
-        plain_kws = {k: unliteral(v) for k, v in kws.items()}
-        ours = getattr(self.dispatcher.py_func, "__module__", "").startswith(PREFIXES)
-        if ours and (plain != tuple(args) or plain_kws != kws):
-            try:
-                return literal_call(self, context, plain, plain_kws)
-            except (errors.TypingError, errors.ForceLiteralArg):
-                pass  # the callee needs its constants: compile it for them
+        if getattr(self.dispatcher.py_func, "__module__", "").startswith(PREFIXES):
+            plain = tuple(unliteral(a) for a in args)
+            plain_kws = {k: unliteral(v) for k, v in kws.items()}
+            if plain != tuple(args) or plain_kws != kws:
+                try:
+                    return literal_call(self, context, plain, plain_kws)
+                except (errors.TypingError, errors.ForceLiteralArg):
+                    pass  # the callee needs its constants: compile it for them
         return literal_call(self, context, args, kws)
 
     functions.Dispatcher.get_call_type = get_call_type  # type: ignore[method-assign]
