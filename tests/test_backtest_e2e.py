@@ -189,6 +189,34 @@ def test_ctrl_c_keeps_partial_results(tmp_path: Path) -> None:
     assert "partial results" in paths["report"].read_text()
 
 
+def test_runner_reports_phases_then_ticks() -> None:
+    from tradeloop.backtest import run_backtest
+    from tradeloop.config import load_config
+
+    class Recording:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def start(self, start_ns: int | None, end_ns: int | None) -> None:
+            self.calls.append("start")
+
+        def phase(self, name: str) -> None:
+            self.calls.append(name)
+
+        def advance(self, n: int, ts: int) -> None:
+            if self.calls[-1] != "advance":
+                self.calls.append("advance")
+
+        def close(self) -> None:
+            self.calls.append("close")
+
+    rec = Recording()
+    cfg = load_config(ROOT / "examples" / "ema_cross.toml")
+    res = run_backtest(cfg, start="2024-01-01", end="2024-01-01T00:30", progress=rec)
+    assert res.n_ticks > 0
+    assert rec.calls == ["start", "compile", "run", "advance", "close"]
+
+
 def test_embedded_default_is_the_example() -> None:
     from tradeloop.cli._backtest import default_config_path
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from tradeloop.backtest import _sweep
 from tradeloop.backtest._sweep import (
     SweepPoint,
     apply_overrides,
@@ -84,3 +85,62 @@ def test_serial_run_table_heatmap_and_files(tmp_path: Path) -> None:
 
 def test_point_identity() -> None:
     assert SweepPoint(0, {"a": 1}) == SweepPoint(0, {"a": 1})
+
+
+_PROBE = """
+import os, time
+
+def run(doc, ov, source):
+    time.sleep(ov["sleep"])
+    return {"pid": os.getpid(), "a": ov["a"]}
+"""
+
+
+def _probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A point runner in a module the pool's (spawned) workers can import too."""
+    (tmp_path / "sweep_probe.py").write_text(_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sweep_probe  # type: ignore[import-not-found]
+
+    return sweep_probe.run
+
+
+def test_short_sweep_runs_here_without_a_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    pts = grid_points({"a": list(range(20)), "sleep": [0.0]})
+    res = run_points(_probe(tmp_path, monkeypatch), {}, pts, workers=2)
+    assert [r.summary["a"] for r in res if r.summary] == list(range(20))
+    # the points take microseconds, a spawned worker seconds to start: no pool was worth it
+    assert {r.summary["pid"] for r in res if r.summary} == {os.getpid()}
+
+
+def test_pool_sweep_shares_points_with_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(_sweep, "POOL_MIN_S", 1.0)
+    pts = grid_points({"a": list(range(16)), "sleep": [0.4]})
+    seen: list[int] = []
+    res = run_points(_probe(tmp_path, monkeypatch), {}, pts, workers=2,
+                     on_result=lambda r: seen.append(r.point.index))
+    assert [r.point.index for r in res] == list(range(16)) and sorted(seen) == list(range(16))
+    assert all(r.summary and r.summary["a"] == r.point.index for r in res)
+    pids = [r.summary["pid"] for r in res if r.summary]
+    assert os.getpid() in pids and len(set(pids)) > 1  # this process and the pool both ran points
+
+
+def _slow_local_runner(doc: Any, ov: Any, source: str) -> dict[str, Any]:
+    import time
+
+    time.sleep(0.05)
+    return {"a": ov["a"]}
+
+
+def test_a_broken_pool_loses_no_point(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    # this test module is not importable by name in a spawned worker: the pool breaks
+    monkeypatch.setattr(_sweep, "POOL_MIN_S", 1.0)
+    pts = grid_points({"a": list(range(200))})
+    res = run_points(_slow_local_runner, {}, pts, workers=2)
+    assert [r.summary["a"] for r in res if r.summary] == list(range(200))
+    assert not [r for r in res if r.error]
+    assert "process pool" in caplog.text

@@ -2,6 +2,10 @@
 
 Progress is measured in data time: the run knows its period, and each chunk's last
 timestamp says how far through it the run is, so the ETA needs no tick count up front.
+
+Before the first tick the fused loop is loaded from numba's cache, or compiled when this
+set of components has never run on the machine (minutes, once). The bar says which, so a
+first run does not look hung, and its rate counts from the first tick, not from the compile.
 """
 
 from __future__ import annotations
@@ -25,8 +29,17 @@ from rich.text import Text
 __all__ = ["NullProgress", "RunProgress", "TickProgress", "make_progress"]
 
 
+#: seconds of loading after which the bar says the loop is being compiled
+COMPILE_HINT_S = 3.0
+
+
 class RunProgress(Protocol):
-    """What the runner reports progress to."""
+    """What the runner reports progress to.
+
+    It also calls ``phase(name)``, when the object has one: ``"compile"`` when the first
+    chunk of data is in hand and the fused loop is compiled or loaded, ``"run"`` when ticks
+    start to flow.
+    """
 
     def start(self, start_ns: int | None, end_ns: int | None) -> None:
         """The run covers ``[start_ns, end_ns]`` (either may be unknown)."""
@@ -44,11 +57,28 @@ class NullProgress:
     def start(self, start_ns: int | None, end_ns: int | None) -> None:
         """Ignore."""
 
+    def phase(self, name: str) -> None:
+        """Ignore."""
+
     def advance(self, n_ticks: int, last_ts_ns: int) -> None:
         """Ignore."""
 
     def close(self) -> None:
         """Ignore."""
+
+
+class _PhaseColumn(ProgressColumn):
+    """What the run is doing: reading data, loading or compiling the loop, or running."""
+
+    def render(self, task: Task) -> Text:
+        phase = task.fields.get("phase", "run")
+        if phase == "run":
+            return Text("backtest", style="bold")
+        if phase != "compile":
+            return Text("reading data", style="bold")
+        if time.perf_counter() - task.fields.get("since", 0.0) < COMPILE_HINT_S:
+            return Text("loading the fused loop", style="bold")
+        return Text("compiling the fused loop (first run only)", style="bold yellow")
 
 
 class _RateColumn(ProgressColumn):
@@ -74,7 +104,7 @@ class TickProgress:
         known = start_ns is not None and end_ns is not None and end_ns > start_ns
         self._origin = start_ns or 0
         self._progress = Progress(
-            TextColumn("[bold]backtest"),
+            _PhaseColumn(),
             BarColumn(),
             TextColumn("{task.percentage:>5.1f}%"),
             _RateColumn(),
@@ -85,9 +115,20 @@ class TickProgress:
             transient=False,
         )
         total = float(end_ns - start_ns) if known else None  # type: ignore[operator]
-        self._task = self._progress.add_task("run", total=total, ticks=0, rate=0.0)
-        self._progress.start()
         self._t0 = time.perf_counter()
+        self._task = self._progress.add_task(
+            "run", total=total, ticks=0, rate=0.0, phase="data", since=self._t0)
+        self._progress.start()
+
+    def phase(self, name: str) -> None:
+        """Show the run's phase; from ``"run"`` on, the rate counts ticks from now."""
+        if self._progress is None:
+            return
+        now = time.perf_counter()
+        if name == "run":
+            self._t0 = now
+            self._ticks = 0
+        self._progress.update(self._task, phase=name, since=now)
 
     def advance(self, n_ticks: int, last_ts_ns: int) -> None:
         """Move the bar to ``last_ts_ns``."""

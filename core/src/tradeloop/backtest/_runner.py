@@ -136,6 +136,7 @@ def run_backtest(
     (``interrupted=True``).
     """
     progress = progress or NullProgress()
+    phase = getattr(progress, "phase", None)  # optional (see RunProgress)
     universe = config.universe.to_universe()
     if symbols:
         for s in symbols:
@@ -175,10 +176,14 @@ def run_backtest(
             if n_ticks == 0:
                 # the first call compiles the fused loop (or loads it from numba's cache):
                 # timed apart so that ticks per second measures the run, not the compiler
+                if phase is not None:
+                    phase("compile")
                 w0, wc0 = time.perf_counter(), time.process_time()
                 loop.run(chunk[:1])
                 warmup = time.perf_counter() - w0
                 warmup_cpu = time.process_time() - wc0
+                if phase is not None:
+                    phase("run")
                 loop.run(chunk[1:])
             else:
                 loop.run(chunk)

@@ -5,9 +5,10 @@ A point is a set of overrides of the raw TOML document, addressed by path
 (``strategies[0].params.fast``). Each point runs a full backtest in a worker and returns
 its summary; a failing point (say, ``fast >= slow``) is a row with an error, not a crash.
 
-The first point runs in the calling process before the pool starts: the fused loop is
-compiled once and cached on disk by numba, so every worker loads machine code instead of
-compiling it again.
+The first points run in the calling process: the fused loop is compiled once and cached on
+disk by numba, so every worker loads machine code instead of compiling it again, and their
+time says whether a pool pays off (a worker costs seconds to start; a short sweep runs here).
+With a pool, the calling process goes on running points beside the workers while they start.
 
 Ray is the engine for going beyond one machine (``ray.init(address=...)``); it is an
 optional dependency (``tradeloop[ray]``) and imported only when asked for.
@@ -15,6 +16,7 @@ optional dependency (``tradeloop[ray]``) and imported only when asked for.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import copy
 import importlib
@@ -24,7 +26,9 @@ import multiprocessing
 import os
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import attrs
@@ -187,6 +191,45 @@ def _safe(runner: PointRunner, doc: Mapping[str, Any], point: SweepPoint, source
         return SweepResult(point, None, f"{type(exc).__name__}: {exc}")
 
 
+def _shared_run(
+    pool: cf.ProcessPoolExecutor, worker_up: cf.Future[Any], workers: int, runner: PointRunner,
+    doc: Mapping[str, Any], points: Sequence[SweepPoint], source: str,
+) -> Iterator[SweepResult]:
+    """This process and the pool's workers share the points.
+
+    Points go to the pool only once a worker is up (a point queued to a worker cannot be
+    taken back, and a short sweep would wait for the workers' start-up), two per worker so
+    that none idles while this process runs a point of its own. If the pool breaks (a
+    worker cannot import the runner, or dies), its unfinished points run here: a sweep is
+    never lost to its pool.
+    """
+    queue = collections.deque(points)
+    sent: dict[cf.Future[SweepResult], SweepPoint] = {}
+    usable = True
+    while queue or sent:
+        for f in [f for f in sent if f.done()]:
+            p = sent.pop(f)
+            try:
+                yield f.result()
+            except BrokenProcessPool as exc:
+                if usable:
+                    log.warning("the process pool broke (%s): running its points here", exc)
+                usable = False
+                queue.appendleft(p)
+        if usable and worker_up.done():
+            if worker_up.exception() is not None:
+                log.warning("the process pool did not start (%s): running every point here",
+                            worker_up.exception())
+                usable = False
+            while usable and queue and len(sent) < 2 * workers:
+                p = queue.popleft()
+                sent[pool.submit(_safe, runner, doc, p, source)] = p
+        if queue:
+            yield _safe(runner, doc, queue.popleft(), source)
+        elif sent:
+            cf.wait(sent, return_when=cf.FIRST_COMPLETED)
+
+
 def _ray_run(
     runner: PointRunner, doc: Mapping[str, Any], points: Sequence[SweepPoint], source: str,
     address: str, workers: int,
@@ -210,6 +253,12 @@ def _ray_run(
             ray.shutdown()
 
 
+#: estimated serial seconds below which a sweep runs in this process: starting a worker
+#: (imports, loading the compiled kernels) costs a few seconds of CPU each, more than a
+#: short sweep would save on them
+POOL_MIN_S = 10.0
+
+
 def run_points(
     runner: PointRunner,
     doc: Mapping[str, Any],
@@ -221,38 +270,47 @@ def run_points(
     warm: bool = True,
     on_result: Callable[[SweepResult], None] | None = None,
 ) -> list[SweepResult]:
-    """Run every point; ``workers=1`` runs serially, else a process pool of ``workers``
+    """Run every point; ``workers=1`` runs serially, else a process pool of up to ``workers``
     (default: all cores), or Ray when ``ray_address`` is given (``"local"`` starts one).
 
-    Results come back in point order.
+    The first points run here and are timed: a sweep whose remaining points would take less
+    than ``POOL_MIN_S`` serially finishes here, without a pool. Results come back in point
+    order.
     """
     n = workers or os.cpu_count() or 1
     done: list[SweepResult] = []
     todo = list(points)
-    pool = None
-    if n > 1 and not ray_address and len(todo) > 1:
-        # start the workers now: their imports (~3 s) overlap the first point run here
-        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(
-            "spawn"), initializer=importlib.import_module, initargs=(runner.__module__,))
-        pool.submit(int)
+
+    def record(r: SweepResult) -> None:
+        done.append(r)
+        if on_result:
+            on_result(r)
+
+    pool: cf.ProcessPoolExecutor | None = None
     try:
-        if warm and todo and (n > 1 or ray_address):
-            # compile (or load) the fused loop once here so the workers start warm
-            first = _safe(runner, doc, todo.pop(0), source)
-            done.append(first)
-            if on_result:
-                on_result(first)
         if ray_address:
+            if warm and todo:
+                # compile (or load) the fused loop once here so the workers start warm
+                record(_safe(runner, doc, todo.pop(0), source))
             runs: Iterable[SweepResult] = _ray_run(runner, doc, todo, source, ray_address, n)
-        elif pool is None:
-            runs = (_safe(runner, doc, p, source) for p in todo)
         else:
-            runs = (f.result() for f in cf.as_completed(
-                [pool.submit(_safe, runner, doc, p, source) for p in todo]))
+            # The first point may compile the fused loop (cached on disk for the workers);
+            # the second shows what a point costs once it is loaded.
+            per_point = 0.0
+            while n > 1 and todo and len(done) < 2:
+                t0 = time.perf_counter()
+                record(_safe(runner, doc, todo.pop(0), source))
+                per_point = time.perf_counter() - t0
+            if n > 1 and len(todo) > 1 and per_point * len(todo) >= POOL_MIN_S:
+                pool = cf.ProcessPoolExecutor(
+                    max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=importlib.import_module, initargs=(runner.__module__,))
+                worker_up = pool.submit(int)
+                runs = _shared_run(pool, worker_up, n, runner, doc, todo, source)
+            else:
+                runs = (_safe(runner, doc, p, source) for p in todo)
         for r in runs:
-            done.append(r)
-            if on_result:
-                on_result(r)
+            record(r)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
