@@ -274,8 +274,8 @@ def run_points(
     (default: all cores), or Ray when ``ray_address`` is given (``"local"`` starts one).
 
     The first points run here and are timed: a sweep whose remaining points would take less
-    than ``POOL_MIN_S`` serially finishes here, without a pool. Results come back in point
-    order.
+    than ``POOL_MIN_S`` serially finishes here, without a pool. With Ray, ``warm`` runs the
+    first point here before the others are sent out. Results come back in point order.
     """
     n = workers or os.cpu_count() or 1
     done: list[SweepResult] = []
