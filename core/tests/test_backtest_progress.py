@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from tradeloop.backtest._progress import COMPILE_HINT_S, NullProgress, TickProgress, _PhaseColumn
+from tradeloop.backtest._progress import COMPILE_HINT_S, TickProgress, _PhaseColumn
 
 
 def _label(bar: TickProgress) -> str:
@@ -41,10 +41,3 @@ def test_rate_counts_from_the_first_tick_not_from_the_compile() -> None:
     assert 0.9e6 < rate <= 1e6
     bar.close()
 
-
-def test_null_progress_takes_every_call() -> None:
-    p = NullProgress()
-    p.start(None, None)
-    p.phase("compile")
-    p.advance(1, 1)
-    p.close()
