@@ -49,6 +49,7 @@ from ._kstate import (
 )
 from ._ledger import sample_equity
 from ._memory import prefault
+from ._precompile import precompile
 from ._pymode import from_hook, python_strategy
 from ._rings import BLOCK, DROP_OLDEST, Ring, SpscRing
 from ._shm import ShmRing
@@ -417,6 +418,7 @@ def build_loop(
         # it goes; fault them in now rather than on the hot path (see tradeloop._memory)
         prefault(ctx, ks, [c.state for c in components])
     module = fuse(components, cache_dir)
+    precompile(components, ctx, ks, module)
     return FusedLoop(universe, components, ctx, ks, module, mode)
 
 
