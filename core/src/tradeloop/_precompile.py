@@ -126,7 +126,8 @@ def _spawn(share: list[Entry]) -> tuple[subprocess.Popen[bytes], Any] | None:
         jobs.append((mod, qual, sig))
     if not jobs:
         return None
-    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by precompile; a pipe could fill up and stall the helper
+    # a file, not a pipe: a full pipe would stall the helper (closed by precompile)
+    err = tempfile.TemporaryFile()  # noqa: SIM115
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tradeloop._precompile"],
@@ -167,7 +168,10 @@ def precompile(components: Sequence[HotPath], ctx: Any, ks: Any, module: Any,
     procs = [p for p in (_spawn(share) for share in parts[1:]) if p is not None]
     try:
         for fn, sig in parts[0]:
-            fn.compile(sig)
+            try:
+                fn.compile(sig)
+            except Exception:  # the loop's own compile reports it, in context
+                log.debug("precompile of %s failed", identity(fn)[0], exc_info=True)
         log.debug("own share of kernels compiled in %.1fs", time.perf_counter() - t0)
         for p, err in procs:
             if p.wait() != 0:
