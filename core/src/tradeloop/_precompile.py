@@ -47,10 +47,6 @@ _WEIGHT = {(ComponentKind.VENUE, "on_intent"): 16, (ComponentKind.VENUE, "on_tic
 Entry = tuple[Any, tuple[Any, ...]]  # (dispatcher, argument types)
 
 
-def _tick_type() -> Any:
-    return numba.typeof(np.zeros(1, TICK_DTYPE)).dtype
-
-
 def entries(components: Sequence[HotPath], ctx: Any, ks: Any) -> list[tuple[int, list[Entry]]]:
     """The kernels the fused loop calls, grouped by component: (weight, entries).
 
@@ -63,7 +59,7 @@ def entries(components: Sequence[HotPath], ctx: Any, ks: Any) -> list[tuple[int,
               (_kernel.apply_report, _kernel.admit, _kernel.accept, _kernel.log_intent,
                _kernel.housekeeping)]
     out: list[tuple[int, list[Entry]]] = [(len(kernel), kernel)]
-    tick = _tick_type()
+    tick = numba.typeof(np.zeros(1, TICK_DTYPE)).dtype  # the type of ``ticks[k]``
     for c in components:
         if c.python_mode:
             continue
@@ -199,6 +195,7 @@ def _resolve(mod: str, qual: str) -> Any:
 
 def _main() -> int:
     """Helper process: compile the kernels named on stdin into numba's disk cache."""
+    logging.basicConfig(stream=sys.stderr, format="%(message)s")
     job = pickle.loads(sys.stdin.buffer.read())
     sys.path[:] = job["path"] + [p for p in sys.path if p not in job["path"]]
     failed = 0
@@ -207,7 +204,7 @@ def _main() -> int:
             _resolve(mod, qual).compile(sig)
         except Exception as e:
             failed += 1
-            print(f"{mod}:{qual}: {type(e).__name__}: {e}", file=sys.stderr)
+            log.warning("%s:%s: %s: %s", mod, qual, type(e).__name__, e)
     return 1 if failed else 0
 
 
