@@ -146,6 +146,15 @@ def test_main_command_summary_report_and_independent_stats(tmp_path: Path) -> No
     assert summary["total_return"] == str(Decimal(summary["net_pnl"]) / Decimal("100000"))
     orders = pq.read_table(out / "orders.parquet").to_pydict()
     assert len(orders["client_id"]) == summary["n_orders"]
+    # quantities sit exactly on the lot grid: no float dust left open as a position
+    lot = Decimal("0.0001")
+    assert all(Decimal(repr(q)) % lot == 0 for q in f["qty"] + orders["qty"])
+    # the rest of a partly filled IOC is ordered without waiting for the next signal
+    q, done = orders["qty"], orders["filled_qty"]
+    rests = [k for k in range(1, len(q)) if orders["status"][k - 1] == "expired"
+             and 0 < done[k - 1] < q[k - 1] and orders["side"][k] == orders["side"][k - 1]
+             and Decimal(repr(q[k])) == Decimal(repr(q[k - 1])) - Decimal(repr(done[k - 1]))]
+    assert rests and trips
 
 
 def test_same_config_and_seed_give_byte_identical_fills(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -66,7 +67,9 @@ def test_replay_at_max_speed_gives_the_backtest_fills() -> None:
         '[[guards]]\nuse = "precision"\n\n[[guards]]\nuse = "position_limit"\n'
         '[guards.params]\nmax_qty = 1.0\n\n'
     ) + text[text.index("[backtest]"):]
-    text = text.replace("fast = 600", "fast = 20").replace("slow = 3000", "slow = 100")
+    text = re.sub(r"(?m)^fast = \d+", "fast = 20", text)
+    text = re.sub(r"(?m)^slow = \d+", "slow = 100", text)
+    assert "fast = 20" in text and "slow = 100" in text
     cfg = parse_config(text, file="replay.toml")
     assert parse_speed("max") == float("inf") and parse_speed("original") == 1.0
     bt = run_backtest(cfg, end="2024-01-01T00:20")

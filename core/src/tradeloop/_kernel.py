@@ -124,7 +124,8 @@ def guard_verdict(ctx: Any, i: int, r: int, g: int, comp: int, q_before: float) 
         record_event(ctx, EV_GUARD_REJECT, r, comp, it[0]["client_id"], it[0]["venue"],
                      it[0]["symbol"], q, np.nan)
         return r
-    if q < q_before:
+    # below a relative 1e-9 it is float dust a guard snapped onto the lot grid, not a resize
+    if q < q_before * (1.0 - 1e-9):
         ctx.guard_stats[g, 1] += 1
         ctx.control[0]["guard_resizes"] += 1
         record_event(ctx, EV_GUARD_RESIZE, 0, comp, it[0]["client_id"], it[0]["venue"],

@@ -61,6 +61,24 @@ def test_price_rounding(rounding: str, side: Side, price: float, expected: float
     assert r == 0 and it["price"] == pytest.approx(expected, abs=1e-12)
 
 
+
+def test_passing_values_are_written_as_their_grid_decimal() -> None:
+    # float dust from a strategy's arithmetic, and n * step products off by an ulp, leave
+    # as the float nearest the decimal: what a venue, a fill and a position then carry
+    g = pp.Precision()
+    dusty = 0.5 - 0.1952
+    assert repr(dusty) == "0.30479999999999996"
+    ctx = make_ctx(lot=0.0001)
+    r, it = run(g, ctx, Side.BUY, dusty)
+    assert r == 0 and repr(float(it["qty"])) == "0.3048"
+    assert ctx.counts[2] == 0  # events: not a resize, so no breach recorded
+    price = 10001951 * 0.01
+    assert repr(price) != "100019.51"
+    r, it = run(g, make_ctx(lot=0.0001), Side.BUY, 1.0, price)
+    assert r == 0 and repr(float(it["price"])) == "100019.51"
+    r, it = run(g, make_ctx(lot=0.0001), Side.BUY, 1.23456789, 100.017)  # resized and rounded
+    assert r == 0 and repr(float(it["qty"])) == "1.2345" and repr(float(it["price"])) == "100.01"
+
 def test_reject_mode_refuses_off_tick_only() -> None:
     g = pp.Precision(pp.Precision.Params(rounding="reject"))
     assert run(g, make_ctx(), Side.BUY, 1.0, 100.015)[0] == Reason.PRICE_PRECISION

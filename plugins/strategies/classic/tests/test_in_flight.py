@@ -85,6 +85,7 @@ def run_laggy(
     delays: list[int],
     refusals: list[bool] | None = None,
     fracs: list[float] | None = None,
+    setup: Callable[[Any], None] | None = None,
 ) -> tuple[list[tuple[int, str, float]], list[float], LaggyVenue]:
     """Tick by tick through ``comp``; the n-th order gets ``delays[n % len]`` and so on.
 
@@ -92,6 +93,8 @@ def run_laggy(
     """
     hp = comp.tradeloop_hot_path(U)
     ctx = make_context(1, 1)
+    if setup is not None:
+        setup(ctx)
     venue = LaggyVenue(ctx)
     ticks = make_ticks(prices, venue=V, symbol=S)
     log: list[tuple[int, str, float]] = []
@@ -170,6 +173,46 @@ def test_partial_fill_is_topped_up_from_the_position() -> None:
     assert log == [(5, "BUY", 1.0), (11, "SELL", 2.0), (16, "BUY", 1.0)]
     assert max(abs(x) for x in exposure) <= 1.0
 
+
+
+# SMA(2) vs SMA(4): one golden cross at tick 5, then a long flat tail with no signal
+ONE_CROSS = [10, 10, 10, 10, 10, 11, 12, 13] + [13] * 30
+
+
+def test_partial_fill_rest_is_ordered_without_a_new_signal() -> None:
+    # each order fills half of what it asks, 2 ticks later: 1 -> 0.5 -> 0.25 ..., one
+    # order at a time, until max_reorders (3) re-orders have gone out for this target
+    log, exposure, venue = run_laggy(sma(max_reorders=3), ONE_CROSS, [2], fracs=[0.5])
+    assert log == [(5, "BUY", 1.0), (8, "BUY", 0.5), (11, "BUY", 0.25), (14, "BUY", 0.125)]
+    assert max(venue.n_live) <= 1
+    assert exposure[-1] == pytest.approx(0.9375)
+
+
+def test_no_reorders_when_disabled() -> None:
+    log, _, _ = run_laggy(sma(max_reorders=0), ONE_CROSS, [2], fracs=[0.5])
+    assert log == [(5, "BUY", 1.0)]
+
+
+def test_order_that_filled_nothing_ends_the_chase() -> None:
+    # the second order fills nothing (no liquidity, or a guard refused it): no retry storm
+    log, _, _ = run_laggy(sma(), ONE_CROSS, [2], fracs=[0.5, 0.0])
+    assert log == [(5, "BUY", 1.0), (8, "BUY", 0.5)]
+    log, _, _ = run_laggy(sma(), ONE_CROSS, [2], refusals=[False, True], fracs=[0.5])
+    assert log == [(5, "BUY", 1.0), (8, "BUY", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("lot_step", 0.3), ("min_qty", 0.3), ("min_notional", 5.0)]
+)
+def test_rest_below_a_tradable_quantity_is_not_ordered(field: str, value: float) -> None:
+    # the buy of 1 fills 0.75: a rest of 0.25 (notional ~3.3 at 13) is below the bound
+    def spec(ctx: Any) -> None:
+        ctx.specs[V, S][field] = value
+
+    log, _, _ = run_laggy(sma(), ONE_CROSS, [2], fracs=[0.75], setup=spec)
+    assert log == [(5, "BUY", 1.0)]
+    log, _, _ = run_laggy(sma(), ONE_CROSS, [2], fracs=[0.5], setup=spec)
+    assert log[:2] == [(5, "BUY", 1.0), (8, "BUY", 0.5)]  # a rest of 0.5 is tradable
 
 KINDS: dict[str, Callable[[float, float], Any]] = {
     "sma_cross": lambda q, m: SmaCross(

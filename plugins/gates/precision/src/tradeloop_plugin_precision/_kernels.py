@@ -2,7 +2,10 @@
 
 Cancels always pass (they only ever reduce risk). Prices and sizes are float64 here; the
 exact Decimal view is the Python side's (``SymbolSpec``). Float division is compared with
-a relative tolerance ``_EPS`` so that 0.3 / 0.1 counts as exactly three ticks.
+a relative tolerance ``_EPS`` so that 0.3 / 0.1 counts as exactly three ticks, and a price
+or size that passes is written back as its grid value (see :func:`_grid`), so float dust
+from a strategy's arithmetic (0.5 - 0.1952 = 0.30479999999999996) never reaches a venue,
+a fill or a position.
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ ROUND_REJECT = 2  # refuse an off-tick price instead of moving it
 @numba.njit(cache=True, inline="always")
 def _has_price(it: Any) -> bool:
     return it["type"] != _MARKET and np.isfinite(it["price"])
+
+
+@numba.njit(cache=True, inline="always")
+def _grid(n: float, step: float) -> float:
+    """``n`` steps as the float nearest the decimal ``n * step``: ``n / 100`` for a step of
+    0.01 (``n * 0.01`` is off by an ulp for many ``n``) when ``1 / step`` is a whole
+    number, else ``n * step``."""
+    inv = np.round(1.0 / step)
+    if inv >= 1.0 and abs(inv * step - 1.0) <= _EPS:
+        return n / inv
+    return n * step
 
 
 @numba.njit(cache=True)
@@ -83,20 +97,23 @@ def precision_check(params: Any, state: Any, ctx: Any, i: int) -> int:
         if k <= 0.0:
             record_breach(ctx, i, _PRICE_PRECISION, price, tick, False)
             return _PRICE_PRECISION
-        if k * tick != price:
+        snapped = _grid(k, tick)
+        if not on_tick:
             state[v, s] += 1
-            it[0]["price"] = k * tick
+        if snapped != price:
+            it[0]["price"] = snapped
     qty = it[0]["qty"]
     step = spec["lot_step"]
     if step > 0.0:
         y = qty / step
         n = np.floor(y + _EPS * max(1.0, y))
-        q2 = n * step
+        q2 = _grid(n, step)
         if q2 < qty and abs(q2 - qty) > _EPS * qty:
             if q2 <= 0.0:
                 record_breach(ctx, i, _MIN_SIZE, qty, step, False)
                 return _MIN_SIZE
             record_breach(ctx, i, _SIZE_PRECISION, q2, qty, True)
+        if q2 != qty:
             it[0]["qty"] = q2
             qty = q2
     if spec["min_qty"] > 0.0 and qty < spec["min_qty"] * (1.0 - _EPS):

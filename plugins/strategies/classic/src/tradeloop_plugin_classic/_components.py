@@ -22,6 +22,7 @@ def _base(p: Any, universe: Universe) -> dict[str, float | int]:
         "qty": float(p.qty),
         "max_position": float(p.max_position),
         "allow_short": int(p.allow_short),
+        "max_reorders": int(p.max_reorders),
         # index of this component in the fused loop; the loop may overwrite it
         "source": 0,
     }
@@ -36,7 +37,7 @@ def _check_qty(p: Any) -> None:
 
 
 def _state(*indicator_states: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    head = np.array([np.nan, 0.0, 0.0, 0.0])
+    head = np.array([np.nan, 0.0, 0.0, 0.0, 0.0, 0.0])  # see _kernels' state layout
     offs, at = [], head.size
     for s in indicator_states:
         offs.append(at)
@@ -78,6 +79,9 @@ class _CrossParams:
     qty: float = param(1.0, gt=0, doc="position size taken on a signal, base units")
     max_position: float = param(1.0, gt=0, doc="absolute position limit this strategy owns")
     allow_short: bool = param(True, doc="go short on a bearish signal (else flat)")
+    max_reorders: int = param(
+        10, ge=0, doc="orders for the rest of a partly filled IOC, per target (0: none)"
+    )
     tick_kind: str = param("any", choices=tuple(_TICK_KINDS), doc="ticks that feed the averages")
 
     def __attrs_post_init__(self) -> None:
@@ -126,6 +130,9 @@ class RsiReversion(_Classic):
         qty: float = param(1.0, gt=0, doc="position size taken on a signal, base units")
         max_position: float = param(1.0, gt=0, doc="absolute position limit this strategy owns")
         allow_short: bool = param(True, doc="go short when overbought (else only exit longs)")
+        max_reorders: int = param(
+            10, ge=0, doc="orders for the rest of a partly filled IOC, per target (0: none)"
+        )
         tick_kind: str = param("any", choices=tuple(_TICK_KINDS), doc="ticks that feed the RSI")
 
         def __attrs_post_init__(self) -> None:
@@ -166,6 +173,9 @@ class Bollinger(_Classic):
         qty: float = param(1.0, gt=0, doc="position size taken on a signal, base units")
         max_position: float = param(1.0, gt=0, doc="absolute position limit this strategy owns")
         allow_short: bool = param(True, doc="take short signals (else only exit longs)")
+        max_reorders: int = param(
+            10, ge=0, doc="orders for the rest of a partly filled IOC, per target (0: none)"
+        )
         tick_kind: str = param("any", choices=tuple(_TICK_KINDS), doc="ticks that feed the bands")
 
         def __attrs_post_init__(self) -> None:

@@ -13,13 +13,23 @@ crossings faster than fills): the earlier ones are forgotten and the position ru
 from the position the fills left. The flag is cleared before that order goes out, so a
 refused one is not retried on every tick.
 
+A market IOC takes only the liquidity displayed when it arrives; the rest is cancelled.
+Once such an order is done having filled part of its quantity, the strategy orders the rest
+of the gap (up to ``max_reorders`` times per target), so a thin book delays the target
+instead of leaving the position short of it until the next signal. An order that filled
+nothing (refused, rejected, no liquidity) ends the chase, as does a rest smaller than a
+lot or the minimum notional: neither a reject storm nor dust orders.
+
 State layout (float64), shared by all four::
 
     [0] prev      previous signal value (crossover: fast - slow), NaN until known
     [1] target    current target position
     [2] cid       client id of the last order sent (0: none)
-    [3] pending   1 while a target waits for the last order to finish, else 0
-    [4..]         indicator states (offsets in params: ``off_a``, ``off_b``)
+    [3] pending   0; 1 while a target waits for the last order to finish; 2 while the
+                  last order is watched for a partial fill to re-order the rest of
+    [4] sent_pos  position when the last order was sent
+    [5] reorders  re-orders sent for the current target
+    [6..]         indicator states (offsets in params: ``off_a``, ``off_b``)
 """
 
 from __future__ import annotations
@@ -41,7 +51,10 @@ from tradeloop_sdk import (
 )
 from tradeloop_sdk import indicators as ind
 
-S_PREV, S_TARGET, S_CID, S_PENDING, S_IND = 0, 1, 2, 3, 4
+S_PREV, S_TARGET, S_CID, S_PENDING, S_SENT_POS, S_REORDERS, S_IND = 0, 1, 2, 3, 4, 5, 6
+
+#: ``state[S_PENDING]`` values besides 0.
+_DEFERRED, _WATCH = 1.0, 2.0
 
 # The SDK's SMA update, inlined at numba-IR level into these on_tick kernels (same code,
 # same results): as an out-of-line call it took a state-slice array, a few ns per tick.
@@ -77,16 +90,20 @@ def _send(p: Any, state: Any, ctx: Any) -> None:
     if is_tainted(ctx, v, s):
         return
     target = state[S_TARGET]
-    delta = target - ctx.positions[v, s]["qty"]
+    pos = ctx.positions[v, s]["qty"]
+    delta = target - pos
     if abs(delta) <= 1e-12 * max(1.0, abs(target)):
         return
     side = _BUY if delta > 0 else _SELL
     cid = submit(ctx, p["source"], v, s, side, _MARKET, _IOC, abs(delta), np.nan)
     if cid > 0:
         state[S_CID] = cid
+        state[S_SENT_POS] = pos
+        if state[S_REORDERS] < p["max_reorders"]:
+            state[S_PENDING] = _WATCH
     else:
         # the intent buffer is full this iteration: nothing went out, try on the next tick
-        state[S_PENDING] = 1.0
+        state[S_PENDING] = _DEFERRED
 
 
 @numba.njit(cache=True)
@@ -99,26 +116,49 @@ def rebalance(p: Any, state: Any, ctx: Any, target: float) -> None:
     elif target < -lim:
         target = -lim
     state[S_TARGET] = target
+    state[S_REORDERS] = 0.0
     if order_in_flight(ctx, int(state[S_CID])):
-        state[S_PENDING] = 1.0
+        state[S_PENDING] = _DEFERRED
         return
     _send(p, state, ctx)
 
 
 @numba.njit(cache=True)
-def _resume(p: Any, state: Any, ctx: Any) -> None:
-    """Send the deferred target once the last order is done."""
-    if not order_in_flight(ctx, int(state[S_CID])):
-        _send(p, state, ctx)
+def _rest_worth_ordering(state: Any, ctx: Any, v: int, s: int, px: float) -> bool:
+    """The last order filled something and the rest of the gap is a tradable quantity
+    (its notional judged at ``px``, this tick's price)."""
+    pos = ctx.positions[v, s]["qty"]
+    if pos == state[S_SENT_POS]:
+        return False  # nothing filled: refused, rejected or no liquidity at all
+    target = state[S_TARGET]
+    rest = abs(target - pos)
+    spec = ctx.specs[v, s]
+    if rest <= 1e-12 * max(1.0, abs(target)) or rest < spec["lot_step"] or rest < spec["min_qty"]:
+        return False
+    return not rest * px < spec["min_notional"]
+
+
+@numba.njit(cache=True)
+def _resume(p: Any, state: Any, ctx: Any, px: float) -> None:
+    """Once the last order is done: send the deferred target, or order the rest of a
+    partial fill."""
+    if order_in_flight(ctx, int(state[S_CID])):
+        return
+    if state[S_PENDING] == _WATCH:
+        if not _rest_worth_ordering(state, ctx, p["venue"], p["symbol"], px):
+            state[S_PENDING] = 0.0
+            return
+        state[S_REORDERS] += 1.0
+    _send(p, state, ctx)
 
 
 @numba.njit(cache=True, inline="always")
-def _pending(p: Any, state: Any, ctx: Any) -> None:
+def _pending(p: Any, state: Any, ctx: Any, px: float) -> None:
     # One well-predicted flag test per accepted tick; the order lookup runs only while a
-    # target is deferred. Called after the tick's signal: a target the signal has just
+    # target is deferred or the last order is watched. Called after the tick's signal: a target the signal has just
     # replaced is never sent first.
     if state[S_PENDING] != 0.0:
-        _resume(p, state, ctx)
+        _resume(p, state, ctx, px)
 
 
 @numba.njit(cache=True)
@@ -154,7 +194,7 @@ def sma_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     fast = _sma_update(state[p["off_a"] : p["off_b"]], x)
     slow = _sma_update(state[p["off_b"] :], x)
     _cross(p, state, ctx, fast, slow)
-    _pending(p, state, ctx)
+    _pending(p, state, ctx, x)
 
 
 @numba.njit(cache=True)
@@ -167,7 +207,7 @@ def ema_cross_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     fast = _ema_update(state[p["off_a"] : p["off_b"]], x)
     slow = _ema_update(state[p["off_b"] :], x)
     _cross(p, state, ctx, fast, slow)
-    _pending(p, state, ctx)
+    _pending(p, state, ctx, x)
 
 
 @numba.njit(cache=True, inline="always")
@@ -192,8 +232,9 @@ def rsi_reversion_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     p = params[0]
     if not _accept(p, ctx, tick):
         return
-    _rsi_signal(p, state, ctx, ind.rsi_update(state[p["off_a"] :], tick_price(tick)))
-    _pending(p, state, ctx)
+    x = tick_price(tick)
+    _rsi_signal(p, state, ctx, ind.rsi_update(state[p["off_a"] :], x))
+    _pending(p, state, ctx, x)
 
 
 @numba.njit(cache=True, inline="always")
@@ -235,4 +276,4 @@ def bollinger_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     x = tick_price(tick)
     mid, up, lo = ind.bbands_update(state[p["off_a"] :], x)
     _band_signal(p, state, ctx, x, mid, up, lo)
-    _pending(p, state, ctx)
+    _pending(p, state, ctx, x)
