@@ -107,7 +107,8 @@ def test_main_command_summary_report_and_independent_stats(tmp_path: Path) -> No
     assert rep.rows["net_pnl"].strip() == f"{Decimal(summary['net_pnl']):,.2f}"
     assert rep.rows["n_fills"].strip() == f"{summary['n_fills']:,}"
     assert {"sharpe", "max_drawdown", "hit_rate", "turnover", "exposure", "ticks_per_s",
-            "rejects_by_reason", "guard_breaches"} <= set(rep.rows)
+            "rejects_by_reason", "guard_breaches", "data_s", "loop_ticks_per_s"} <= set(rep.rows)
+    assert 0 < summary["data_s"] < summary["elapsed_s"]
     # independent computation from the fills file
     f = pq.read_table(out / "fills.parquet").to_pydict()
     assert len(f["ts"]) == summary["n_fills"] > 0

@@ -127,3 +127,15 @@ def test_rejects_and_guard_breaches() -> None:
 def test_open_position_without_mark_is_an_error() -> None:
     with pytest.raises(ValueError, match="no mark price"):
         compute_summary(_res(_fills([(1, B, 1.0, 10.0, 0.0)]), marks={}))
+
+
+def test_time_in_the_data_source_is_shown_apart() -> None:
+    f = _fills([(10, B, 1.0, 10.0, 0.0)])
+    s = compute_summary(_res(f, n_ticks=1_000_000, elapsed_s=2.0, data_s=1.5))
+    assert s.ticks_per_s == 500_000 and s.loop_ticks_per_s == 2_000_000
+    rows = {k: v for k, _, v in summary_rows(s)}
+    assert rows["data_s"] == "1.5s of 2.0s (75%)"
+    assert rows["loop_ticks_per_s"] == "2,000,000"
+    # a replay's feeder is not timed apart: no such rows rather than a misleading 0 %
+    s = compute_summary(_res(f, n_ticks=1_000_000, elapsed_s=2.0))
+    assert "data_s" not in {k for k, _, _ in summary_rows(s)}

@@ -168,11 +168,18 @@ def run_backtest(
     t0 = time.perf_counter()
     c0 = time.process_time()
     chunks = provider.chunks(start_ns=start_ns, end_ns=end_ns, symbols=list(symbols) if symbols else None)
+    data_s = 0.0
     try:
-        for chunk in chunks:
+        it = iter(chunks)
+        while True:
+            d0 = time.perf_counter()
+            chunk = next(it, None)
+            if chunk is None:
+                break
+            chunk = np.ascontiguousarray(chunk)
+            data_s += time.perf_counter() - d0
             if len(chunk) == 0:
                 continue
-            chunk = np.ascontiguousarray(chunk)
             if n_ticks == 0:
                 # the first call compiles the fused loop (or loads it from numba's cache):
                 # timed apart so that ticks per second measures the run, not the compiler
@@ -233,6 +240,7 @@ def run_backtest(
         guard_names=guard_names,
         n_ticks=n_ticks,
         elapsed_s=elapsed,
+        data_s=data_s,
         warmup_s=warmup,
         cpu_s=cpu,
         start_ns=run_start or 0,

@@ -25,8 +25,8 @@ State layout (float64), shared by all four::
     [0] prev      previous signal value (crossover: fast - slow), NaN until known
     [1] target    current target position
     [2] cid       client id of the last order sent (0: none)
-    [3] pending   0; 1 while a target waits for the last order to finish; 2 while the
-                  last order is watched for a partial fill to re-order the rest of
+    [3] pending   0, or 1 while a target waits for the last order to finish, or 2 while
+                  the last order is watched (if it fills only part, the rest is ordered)
     [4] sent_pos  position when the last order was sent
     [5] reorders  re-orders sent for the current target
     [6..]         indicator states (offsets in params: ``off_a``, ``off_b``)
