@@ -148,12 +148,11 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
           workers: int | None, ray_address: str | None, metric: str, start: str | None,
           end: str | None, out: str | None) -> None:
     """Backtest CONFIG over a parameter grid (or a random search) and rank the results."""
-    from rich.table import Table
-
     from ..backtest._point import run_point
     from ..backtest._sweep import grid_points, parse_assignment, random_points, run_points
     from ..backtest._sweep_report import METRICS, sweep_rows, write_sweep
     from ._render import stderr, stdout
+    from ._sweep_table import cell, sweep_table
 
     if not grid:
         raise click.UsageError("give at least one --grid PATH=VALUES")
@@ -185,7 +184,7 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
 
     def tick(r: Any) -> None:
         done[0] += 1
-        what = r.error or f"{metric}={r.summary.get(metric)}"
+        what = r.error or f"{metric}={cell(metric, r.summary.get(metric))}"
         err.print(f"  [{done[0]}/{len(points)}] #{r.point.index} {dict(r.point.overrides)}: {what}",
                   markup=False, highlight=False)
 
@@ -196,28 +195,11 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
     out_dir = _out_dir(out, cfg, "-sweep")
     paths = write_sweep(results, out_dir, name=Path(source).stem, metric=metric)
     cols, rows = sweep_rows(results, metric)
-    table = Table(title=f"Sweep: {len(results)} configurations in {elapsed:.1f}s (best first)")
-    shown = [c for c in cols if c not in ("ticks_per_s",)]
-    for c in shown:
-        table.add_column(c, justify="right", overflow="fold")
-    for r in rows[:20]:
-        table.add_row(*(_cell(v) for c, v in zip(cols, r, strict=True) if c in shown))
     con = stdout()
-    con.print(table)
+    con.print(sweep_table(cols, rows, len(space),
+                          f"Sweep: {len(results)} configurations in {elapsed:.1f}s (best first)",
+                          metric, width=con.width))
     con.print(f"results: {out_dir}{os.sep}", markup=False)
     con.print(f"report:  {paths['report']}", markup=False)
     if all(r.error for r in results):
         sys.exit(1)
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, str):
-        try:
-            return f"{float(v):.6g}"
-        except ValueError:
-            return v
-    return str(v)
