@@ -54,3 +54,10 @@ def test_error_column_only_when_a_point_failed() -> None:
     rows = [_row(1), _row(2, error="fast (20) must be smaller than slow (10)")]
     text = "\n".join(_render(sweep_table(COLS, rows, 2, "t", "sharpe", width=250), 250))
     assert "Error" in text and "must be smaller" in text
+
+
+def test_ticks_per_second_shows_only_when_it_is_the_metric() -> None:
+    rows = [_row(1)]
+    assert "Ticks/s" not in "\n".join(_render(sweep_table(COLS, rows, 2, "t", "sharpe"), 200))
+    text = "\n".join(_render(sweep_table(COLS, rows, 2, "t", "ticks_per_s"), 200))
+    assert "Ticks/s" in text and "1,000,000" in text

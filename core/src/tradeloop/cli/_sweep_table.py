@@ -22,7 +22,8 @@ _DROP_FIRST = ("sortino", "turnover", "fees_paid", "n_trades")
 
 
 def cell(col: str, v: Any) -> str:
-    """``v`` of column ``col`` as the table shows it (money to the cent, ratios in %)."""
+    """``v`` of column ``col`` as the table shows it (money to the cent, returns and rates
+    in %)."""
     if v is None:
         return "-"
     try:
@@ -58,7 +59,7 @@ def sweep_table(cols: list[str], rows: list[list[Any]], n_params: int, title: st
     """The best ``limit`` rows in ``width`` columns: the error column only when a point
     failed, and the least telling metrics other than ``metric`` left out (they stay in the
     files) when narrow."""
-    shown = [c for c in cols if c != "ticks_per_s"]
+    shown = [c for c in cols if c != "ticks_per_s" or c == metric]
     if not any(r[cols.index("error")] for r in rows):
         shown.remove("error")
     names = short_names(cols[1 : 1 + n_params])
