@@ -16,6 +16,16 @@ from . import _kernel as K
 
 YEAR_S = 365.0 * 86_400.0
 
+#: Most ticks of a repeated ``chunks()`` run kept in memory (~64 bytes each): a sweep over
+#: strategy or guard params reads the same market at every point, and generating it is
+#: most of a point's time. Larger runs are generated every time.
+CACHE_MAX_TICKS = 4_000_000
+
+#: The last complete run: (params, ids, window) -> (its chunks, the generator's counters
+#: at its end), or None while that market has been asked for only once (a single backtest
+#: then pays no copy).
+_LAST: dict[tuple[object, ...], tuple[list[np.ndarray], np.ndarray] | None] = {}
+
 
 def _iso_ns(text: str) -> int:
     d = dt.datetime.fromisoformat(text)
@@ -154,7 +164,7 @@ class SyntheticSource:
         symbols: Sequence[str] | None = None,
     ) -> Iterator[np.ndarray]:
         """The market from ``start_ns`` (default: params.start) until ``end_ns``/``n_ticks``."""
-        gen = self.generate(start_ns=start_ns, end_ns=end_ns)
+        gen = self._remembered(start_ns, end_ns)
         if symbols is None:
             yield from gen
             return
@@ -163,6 +173,30 @@ class SyntheticSource:
             # raw 64-byte copies: structured fancy indexing goes field by field
             raw = chunk.view(np.dtype((np.void, TICK_DTYPE.itemsize)))
             yield raw[np.isin(chunk["symbol"], wanted)].view(TICK_DTYPE)
+
+    def _remembered(self, start_ns: int | None, end_ns: int | None) -> Iterator[np.ndarray]:
+        """``generate()``, kept in memory the second time in a row the same market is read
+        to its end and served from there afterwards; every chunk served is a fresh copy
+        (the loop writes quality flags into ticks)."""
+        key = (repr(self.params), tuple(self.venue_ids), tuple(self.symbol_ids),
+               self._window(start_ns, end_ns))
+        hit = _LAST.get(key)
+        if hit is not None:
+            self._ist = hit[1].copy()
+            for c in hit[0]:
+                yield c.copy()
+            return
+        kept: list[np.ndarray] | None = [] if key in _LAST else None
+        n = 0
+        for c in self.generate(start_ns=start_ns, end_ns=end_ns):
+            n += len(c)
+            if kept is not None and n <= CACHE_MAX_TICKS:
+                kept.append(c.copy())
+            else:
+                kept = None
+            yield c
+        _LAST.clear()  # reached only when the consumer read the run to its end
+        _LAST[key] = (kept, self._ist.copy()) if kept is not None else None
 
     async def stream(self) -> AsyncIterator[np.ndarray]:
         """Live ticks paced at ``rate`` per second (0: as fast as possible)."""
