@@ -93,7 +93,7 @@ def _sdk_requirement(dist: md.Distribution | None) -> str:
     return ""
 
 
-_EPS: tuple[tuple[tuple[str, int], ...], int, Any] | None = None
+_EPS: tuple[tuple[tuple[str, int], ...], int, dict[str, list[md.EntryPoint]]] | None = None
 #: folders changed this recently when the entry points were read may change again within
 #: the file system's timestamp granularity without a new mtime ("racy" in git's terms)
 _RACY_NS = 100_000_000
@@ -106,27 +106,29 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def _installed_entry_points() -> Any:
-    """Every installed entry point, re-read only when ``sys.path`` or one of its folders
-    changes (installing or removing a package adds or removes a ``*.dist-info`` there).
+def _installed_entry_points() -> dict[str, list[md.EntryPoint]]:
+    """Every installed entry point by group, re-read only when ``sys.path`` or one of its
+    folders changes (installing or removing a package adds or removes a ``*.dist-info``).
 
     Reading them opens every installed distribution's metadata (~12 ms here), and building
     one backtest looks plugins up dozens of times: in a sweep that was most of each point.
+    Grouped once per read: a ``select(group=...)`` scans every entry point each time.
     """
     global _EPS
     key = tuple((p, _mtime(p)) for p in sys.path)
     if _EPS is not None and _EPS[0] == key and max((m for _p, m in key), default=0) < _EPS[1] - _RACY_NS:
         return _EPS[2]
     eps = md.entry_points()
-    _EPS = (key, time.time_ns(), eps)
-    return eps
+    by_group = {g: list(eps.select(group=g)) for g in GROUPS.values()}
+    _EPS = (key, time.time_ns(), by_group)
+    return by_group
 
 
 def _entry_points(kinds: Iterable[str]) -> list[tuple[str, md.EntryPoint]]:
     eps = _installed_entry_points()
     out: list[tuple[str, md.EntryPoint]] = []
     for kind in kinds:
-        out.extend((kind, ep) for ep in eps.select(group=GROUPS[kind]))
+        out.extend((kind, ep) for ep in eps.get(GROUPS[kind], ()))
     return out
 
 
