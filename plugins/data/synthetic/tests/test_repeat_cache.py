@@ -13,10 +13,13 @@ from tradeloop_sdk import Universe
 U = Universe(venues=("sim",), symbols=("BTC-USD",))
 
 
+def _source(**kw: Any) -> Any:
+    return SyntheticData(SyntheticData.Params(n_ticks=5_000, chunk_rows=1_000, **kw)).tradeloop_data_provider(U)
+
+
 def _read(**kw: Any) -> tuple[bytes, Any]:
-    src = SyntheticData(SyntheticData.Params(n_ticks=5_000, chunk_rows=1_000, **kw)).tradeloop_data_provider(U)
-    data = b"".join(c.tobytes() for c in src.chunks())
-    return data, src
+    src = _source(**kw)
+    return b"".join(c.tobytes() for c in src.chunks()), src
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_third_read_is_served_from_memory_byte_for_byte(generated: list[int]) ->
 def test_served_chunks_are_copies(generated: list[int]) -> None:
     ref, _ = _read(seed=5)
     _read(seed=5)
-    src = SyntheticData(SyntheticData.Params(n_ticks=5_000, chunk_rows=1_000, seed=5)).tradeloop_data_provider(U)
+    src = _source(seed=5)
     for c in src.chunks():
         c["flags"] |= 1  # what the fused loop does to a tainted tick
     assert _read(seed=5)[0] == ref
@@ -57,7 +60,7 @@ def test_served_chunks_are_copies(generated: list[int]) -> None:
 
 def test_runs_stopped_early_or_too_large_are_not_kept(generated: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     _read(seed=6)
-    src = SyntheticData(SyntheticData.Params(n_ticks=5_000, chunk_rows=1_000, seed=6)).tradeloop_data_provider(U)
+    src = _source(seed=6)
     it = src.chunks()
     next(it)
     it.close()  # stopped after one chunk: nothing is remembered from it
