@@ -6,6 +6,8 @@ throughout so that the loop compiles once per session (the cache dir is shared).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -344,3 +346,26 @@ def test_a_component_edited_after_start_is_not_written_to_the_disk_cache(tmp_pat
         assert fuse([hp], cache_dir=cache) is m  # still built once per process
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_source_hashes_are_reused_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    from tradeloop import _fusion
+
+    f = tmp_path / "kernel_src.py"
+    f.write_text("x = 1\n")
+    old = time.time_ns() - 10**9
+    os.utime(f, ns=(old, old))
+    first = _fusion._file_sha(str(f))
+    assert first == hashlib.sha256(b"x = 1\n").hexdigest()
+    # an old file whose size and mtime did not move is not read again (its bytes may differ
+    # only by an edit that restored both, which this test makes on purpose)
+    f.write_text("x = 9\n")
+    os.utime(f, ns=(old, old))
+    assert _fusion._file_sha(str(f)) == first
+    f.write_text("x = 2\n")  # same size, new mtime
+    assert _fusion._file_sha(str(f)) == hashlib.sha256(b"x = 2\n").hexdigest()
+    # edited again within the timestamp granularity: same size and mtime, still re-read
+    now = f.stat().st_mtime_ns
+    f.write_text("x = 3\n")
+    os.utime(f, ns=(now, now))
+    assert _fusion._file_sha(str(f)) == hashlib.sha256(b"x = 3\n").hexdigest()

@@ -57,3 +57,23 @@ def test_fill_specs_writes_rules_and_policy() -> None:
     assert r["order_types"] == 1 << int(sdk.OrderType.LIMIT)
     assert r["quote"] == 0 and r["base"] == 1
     assert np.isclose(r["taker_fee"], 0.001)
+
+
+def test_copy_ticks_equals_a_structured_copy_and_owns_its_rows() -> None:
+    rng = np.random.default_rng(3)
+    t = np.zeros(1000, sdk.TICK_DTYPE)
+    t["ts_recv"] = np.arange(1000)
+    t["bid"] = rng.random(1000)
+    t["ask"] = t["bid"] + 0.5
+    t["symbol"] = rng.integers(0, 3, 1000)
+    t["kind"] = 1
+    c = sdk.copy_ticks(t)
+    assert c.dtype == sdk.TICK_DTYPE and c.dtype.fields["price"] == sdk.TICK_DTYPE.fields["price"]
+    assert c.tobytes() == t.copy().tobytes()
+    c["flags"] = 7
+    assert not t["flags"].any()
+    mask = t["symbol"] == 1
+    assert sdk.copy_ticks(t, mask).tobytes() == t[mask].tobytes()
+    idx = np.array([5, 3, 999])
+    assert sdk.copy_ticks(t, idx).tobytes() == t[idx].tobytes()
+    assert sdk.copy_ticks(t[::2]).tobytes() == t[::2].copy().tobytes()  # a strided view

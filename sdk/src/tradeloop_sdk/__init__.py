@@ -41,6 +41,7 @@ from ._dtypes import (
     REPORT_DTYPE,
     SYMBOL_SPEC_DTYPE,
     TICK_DTYPE,
+    copy_ticks,
 )
 from ._enums import (
     TAINTED,
@@ -191,6 +192,7 @@ __all__ = [
     "breaker_record",
     "cancel",
     "clear_kill",
+    "copy_ticks",
     "current_policy",
     "describe_params",
     "fill_specs",

@@ -47,6 +47,22 @@ TICK_DTYPE = _record(
     64,
 )
 
+#: TICK records as opaque 64-byte items. numpy copies a structured array field by field, and
+#: TICK_DTYPE's aliased fields make that ~25x slower than copying whole records.
+_TICK_RAW = np.dtype((np.void, TICK_DTYPE.itemsize))
+
+
+def copy_ticks(ticks: np.ndarray, index: Any = None) -> np.ndarray:
+    """A copy of a TICK_DTYPE array (``ticks[index]`` when given), record by record.
+
+    Same result as ``ticks.copy()`` or ``ticks[index]``, at memory speed: use it wherever
+    ticks are copied per chunk.
+    """
+    raw = ticks.view(_TICK_RAW)
+    out: np.ndarray = (raw.copy() if index is None else raw[index]).view(TICK_DTYPE)
+    return out
+
+
 INTENT_DTYPE = _record(
     [
         ("ts", "i8", 0),  # ns, when the loop created it

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 import numpy as np
-from tradeloop_sdk import TICK_DTYPE, DataStats, Universe
+from tradeloop_sdk import TICK_DTYPE, DataStats, Universe, copy_ticks
 
 __all__ = ["ArrayData"]
 
@@ -43,7 +43,7 @@ class ArrayData:
             ids = np.array([self.universe.symbol_id(s) for s in symbols], np.uint16)
         for a in range(lo, hi, self.chunk_rows):
             c = t[a : min(hi, a + self.chunk_rows)]
-            yield c if ids is None else np.ascontiguousarray(c[np.isin(c["symbol"], ids)])
+            yield c if ids is None else copy_ticks(c, np.isin(c["symbol"], ids))
 
     async def stream(self) -> AsyncIterator[np.ndarray]:
         """All ticks, chunk by chunk, as fast as the consumer takes them."""

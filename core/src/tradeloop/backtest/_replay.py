@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tradeloop_sdk import DataStats
+from tradeloop_sdk import DataStats, copy_ticks
 
 from .._kstate import EQUITY_DTYPE
 from .._registry import Registry
@@ -151,7 +151,7 @@ class LockstepFeed:
                     continue
                 self.prices.append(_sample_prices(chunk))
                 for k in range(len(chunk)):
-                    tick = chunk[k : k + 1].copy()
+                    tick = copy_ticks(chunk[k : k + 1])
                     ts = int(tick["ts_recv"][0])
                     if self.first_ts is None:
                         self.first_ts = ts

@@ -111,19 +111,29 @@ class Trade:
     pnl: Decimal
 
 
-def _sign(side: int) -> int:
-    return 1 if side == int(Side.BUY) else -1
+#: A fill as the statistics use it: ((venue, symbol), +1 buy / -1 sell, qty, price, fee, ts).
+_Fill = tuple[tuple[int, int], int, Decimal, Decimal, Decimal, int]
+
+
+def _fill_rows(fills: np.ndarray) -> list[_Fill]:
+    """Every fill converted once, column by column (a numpy record read field by field
+    costs more than the Decimal arithmetic, and the summary walks the fills three times)."""
+    buy = int(Side.BUY)
+    cols = (fills[n].tolist() for n in ("venue", "symbol", "side", "fill_qty", "fill_price",
+                                        "fee", "ts"))
+    return [((v, s), 1 if side == buy else -1, to_decimal(q), to_decimal(p), to_decimal(fee), ts)
+            for v, s, side, q, p, fee, ts in zip(*cols, strict=True)]
 
 
 def round_trips(fills: np.ndarray) -> Iterator[Trade]:
     """Closed round trips, flat to flat, per (venue, symbol), in fill order."""
+    return _round_trips(_fill_rows(fills))
+
+
+def _round_trips(rows: list[_Fill]) -> Iterator[Trade]:
     pos: dict[tuple[int, int], Decimal] = {}
     acc: dict[tuple[int, int], list[Any]] = {}  # [cash, fee, open_ts]
-    for f in fills:
-        key = (int(f["venue"]), int(f["symbol"]))
-        s = _sign(int(f["side"]))
-        q, p, fee = to_decimal(f["fill_qty"]), to_decimal(f["fill_price"]), to_decimal(f["fee"])
-        ts = int(f["ts"])
+    for key, s, q, p, fee, ts in rows:
         old = pos.get(key, _ZERO)
         new = old + s * q
         pos[key] = new
@@ -147,17 +157,16 @@ def round_trips(fills: np.ndarray) -> Iterator[Trade]:
             del acc[key]
 
 
-def _exposure(fills: np.ndarray, start: int, end: int) -> float:
-    if end <= start or len(fills) == 0:
+def _exposure(rows: list[_Fill], start: int, end: int) -> float:
+    if end <= start or not rows:
         return 0.0
     pos: dict[tuple[int, int], Decimal] = {}
     n_open, since, total = 0, 0, 0
-    for f in fills:
-        key = (int(f["venue"]), int(f["symbol"]))
+    for key, sign, q, _p, _fee, t in rows:
         old = pos.get(key, _ZERO)
-        new = old + _sign(int(f["side"])) * to_decimal(f["fill_qty"])
+        new = old + sign * q
         pos[key] = new
-        ts = min(max(int(f["ts"]), start), end)
+        ts = min(max(t, start), end)
         if old == 0 and new != 0:
             if n_open == 0:
                 since = ts
@@ -235,13 +244,11 @@ def compute_summary(res: BacktestResults) -> Summary:
     fees = _ZERO
     notional = _ZERO
     pos: dict[tuple[int, int], Decimal] = {}
-    for f in fills:
-        s = _sign(int(f["side"]))
-        q, p, fee = to_decimal(f["fill_qty"]), to_decimal(f["fill_price"]), to_decimal(f["fee"])
+    rows = _fill_rows(fills)
+    for key, s, q, p, fee, _ts in rows:
         cash -= s * q * p + fee
         fees += fee
         notional += q * p
-        key = (int(f["venue"]), int(f["symbol"]))
         pos[key] = pos.get(key, _ZERO) + s * q
     held = _ZERO
     for (v, s_), qty in pos.items():
@@ -267,7 +274,7 @@ def compute_summary(res: BacktestResults) -> Summary:
                 annual = math.expm1(math.log1p(r) * YEAR_NS / duration_ns)
             except OverflowError:
                 annual = None
-    trades = list(round_trips(fills))
+    trades = list(_round_trips(rows))
     wins = [t.pnl for t in trades if t.pnl > 0]
     losses = [t.pnl for t in trades if t.pnl <= 0]
     sharpe, sortino = _ratios(res.equity)
@@ -303,7 +310,7 @@ def compute_summary(res: BacktestResults) -> Summary:
         hit_rate=len(wins) / len(trades) if trades else None,
         avg_win=sum(wins, _ZERO) / len(wins) if wins else None,
         avg_loss=sum(losses, _ZERO) / len(losses) if losses else None,
-        exposure=_exposure(fills, res.start_ns, res.end_ns),
+        exposure=_exposure(rows, res.start_ns, res.end_ns),
         rejects_by_reason=_rejects(res),
         guard_breaches=_guard_breaches(res),
     )

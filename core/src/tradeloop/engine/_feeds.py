@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tradeloop_sdk import DataProvider
+from tradeloop_sdk import DataProvider, copy_ticks
 
 from ._metrics import EngineMetrics
 
@@ -130,7 +130,7 @@ class FeedRunner:
             return
         now = time.time_ns()
         if self.stamp_recv:
-            batch = batch.copy()
+            batch = copy_ticks(batch)
             batch["ts_recv"] = now
         self._venues.update(int(v) for v in np.unique(batch["venue"]))
         self._last = time.monotonic()

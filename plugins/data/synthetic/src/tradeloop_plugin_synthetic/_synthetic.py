@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 
 import attrs
 import numpy as np
-from tradeloop_sdk import TICK_DTYPE, DataStats, Universe, hookimpl, param
+from tradeloop_sdk import TICK_DTYPE, DataStats, Universe, copy_ticks, hookimpl, param
 
 from . import _kernel as K
 
@@ -170,9 +170,7 @@ class SyntheticSource:
             return
         wanted = self.symbol_ids[[i for i, s in enumerate(self.symbols) if s in set(symbols)]]
         for chunk in gen:
-            # raw 64-byte copies: structured fancy indexing goes field by field
-            raw = chunk.view(np.dtype((np.void, TICK_DTYPE.itemsize)))
-            yield raw[np.isin(chunk["symbol"], wanted)].view(TICK_DTYPE)
+            yield copy_ticks(chunk, np.isin(chunk["symbol"], wanted))
 
     def _remembered(self, start_ns: int | None, end_ns: int | None) -> Iterator[np.ndarray]:
         """``generate()``, kept in memory the second time in a row the same market is read
@@ -184,14 +182,14 @@ class SyntheticSource:
         if hit is not None:
             self._ist = hit[1].copy()
             for c in hit[0]:
-                yield c.copy()
+                yield copy_ticks(c)
             return
         kept: list[np.ndarray] | None = [] if key in _LAST else None
         n = 0
         for c in self.generate(start_ns=start_ns, end_ns=end_ns):
             n += len(c)
             if kept is not None and n <= CACHE_MAX_TICKS:
-                kept.append(c.copy())
+                kept.append(copy_ticks(c))
             else:
                 kept = None
             yield c
