@@ -5,7 +5,7 @@
 Each configuration is examples/ema_cross.toml over ``--hours`` of synthetic market with
 one point of an 8 x 8 grid of (fast, slow). The fused loop is compiled before any clock
 starts, so every mode measures running, not compiling. Prints each wall time and the
-speed-ups over serial. A sweep under ``POOL_MIN_S`` (10 s) of serial work runs in the
+speed-ups over serial. A sweep under ``POOL_MIN_S`` (8 s) of serial work runs in the
 calling process even when workers are allowed: that is the "pool" row for small ``--hours``.
 """
 

@@ -8,7 +8,9 @@ its summary; a failing point (say, ``fast >= slow``) is a row with an error, not
 The first points run in the calling process: the fused loop is compiled once and cached on
 disk by numba, so every worker loads machine code instead of compiling it again, and their
 time says whether a pool pays off (a worker costs seconds to start; a short sweep runs here).
-With a pool, the calling process goes on running points beside the workers while they start.
+With a pool, the calling process goes on running points beside the workers while they start,
+and counts as one of the ``workers`` processes: on K cores it starts K - 1 workers, since a
+K-th would only take turns on the cores with the others.
 
 Ray is the engine for going beyond one machine (``ray.init(address=...)``); it is an
 optional dependency (``tradeloop[ray]``) and imported only when asked for.
@@ -261,9 +263,10 @@ def _ray_run(
 
 
 #: estimated serial seconds below which a sweep runs in this process: starting a worker
-#: (imports, loading the compiled kernels) costs a few seconds of CPU each, more than a
-#: short sweep would save on them
-POOL_MIN_S = 10.0
+#: (imports, loading the compiled kernels, its first reads of the market) costs ~3 s of CPU,
+#: more than a short sweep would save on it. Measured on 2 cores (bench_sweep.py): 6.6 s of
+#: serial work ran 1.08x faster with a worker, 10 s 1.3-1.5x.
+POOL_MIN_S = 8.0
 
 
 def run_points(
@@ -277,8 +280,9 @@ def run_points(
     warm: bool = True,
     on_result: Callable[[SweepResult], None] | None = None,
 ) -> list[SweepResult]:
-    """Run every point; ``workers=1`` runs serially, else a process pool of up to ``workers``
-    (default: all cores), or Ray when ``ray_address`` is given (``"local"`` starts one).
+    """Run every point on up to ``workers`` processes (default: all cores): ``1`` runs
+    serially, more adds a pool of ``workers - 1`` beside this process; or on Ray when
+    ``ray_address`` is given (``"local"`` starts one with ``workers`` CPUs).
 
     The first points run here and are timed: a sweep whose remaining points would take less
     than ``POOL_MIN_S`` serially finishes here, without a pool. With Ray, ``warm`` runs the
@@ -310,10 +314,10 @@ def run_points(
                 per_point = time.perf_counter() - t0
             if n > 1 and len(todo) > 1 and per_point * len(todo) >= POOL_MIN_S:
                 pool = cf.ProcessPoolExecutor(
-                    max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                    max_workers=n - 1, mp_context=multiprocessing.get_context("spawn"),
                     initializer=importlib.import_module, initargs=(runner.__module__,))
                 worker_up = pool.submit(int)
-                runs = _shared_run(pool, worker_up, n, runner, doc, todo, source)
+                runs = _shared_run(pool, worker_up, n - 1, runner, doc, todo, source)
             else:
                 runs = (_safe(runner, doc, p, source) for p in todo)
         for r in runs:
