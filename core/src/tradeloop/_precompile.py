@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numba
@@ -47,6 +47,10 @@ _WEIGHT = {(ComponentKind.VENUE, "on_intent"): 16, (ComponentKind.VENUE, "on_tic
 Entry = tuple[Any, tuple[Any, ...]]  # (dispatcher, argument types)
 
 
+#: numba's typeof, under a typed name (numba carries no annotations)
+_typeof: Callable[[Any], Any] = numba.typeof
+
+
 def entries(components: Sequence[HotPath], ctx: Any, ks: Any) -> list[tuple[int, list[Entry]]]:
     """The kernels the fused loop calls, grouped by component: (weight, entries).
 
@@ -54,16 +58,16 @@ def entries(components: Sequence[HotPath], ctx: Any, ks: Any) -> list[tuple[int,
     inlines ``on_tick`` kernels, so only their out-of-line callees are ever cached; of
     those only a venue's (its matching engine) are worth compiling ahead.
     """
-    c_ty, k_ty, i64 = numba.typeof(ctx), numba.typeof(ks), types.int64
+    c_ty, k_ty, i64 = _typeof(ctx), _typeof(ks), types.int64
     kernel = [(fn, (c_ty, k_ty, i64)) for fn in
               (_kernel.apply_report, _kernel.admit, _kernel.accept, _kernel.log_intent,
                _kernel.housekeeping)]
     out: list[tuple[int, list[Entry]]] = [(len(kernel), kernel)]
-    tick = numba.typeof(np.zeros(1, TICK_DTYPE)).dtype  # the type of ``ticks[k]``
+    tick = _typeof(np.zeros(1, TICK_DTYPE)).dtype  # the type of ``ticks[k]``
     for c in components:
         if c.python_mode:
             continue
-        p_ty, s_ty = numba.typeof(c.params), numba.typeof(c.state)
+        p_ty, s_ty = _typeof(c.params), _typeof(c.state)
         group: list[Entry] = []
         weight = 0
         for role in ROLES:
