@@ -55,6 +55,39 @@ def test_sweep_on_local_ray_matches_serial() -> None:
         assert a.summary["n_fills"] == b.summary["n_fills"] > 0
 
 
+_PROBE = """
+import os, time
+
+def run(doc, ov, source):
+    time.sleep(ov["sleep"])
+    return {"pid": os.getpid(), "a": ov["a"]}
+"""
+
+
+def test_ray_and_this_process_share_the_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ray")
+    import os
+
+    from tradeloop.backtest._sweep import grid_points, run_points
+
+    (tmp_path / "ray_probe.py").write_text(_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # Ray's workers import the runner by name: they inherit the environment from ray.init
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    import ray_probe  # type: ignore[import-not-found]
+
+    pts = grid_points({"a": list(range(40)), "sleep": [0.25]})
+    seen: list[int] = []
+    res = run_points(ray_probe.run, {}, pts, workers=2, ray_address="local",
+                     on_result=lambda r: seen.append(r.point.index))
+    assert [r.point.index for r in res] == list(range(40)) and sorted(seen) == list(range(40))
+    assert not [r.error for r in res if r.error]
+    assert all(r.summary and r.summary["a"] == r.point.index for r in res)
+    pids = {r.summary["pid"] for r in res if r.summary}
+    # this process ran points while Ray started, and the one Ray CPU ran the others
+    assert os.getpid() in pids and len(pids) >= 2
+
+
 def test_replay_at_max_speed_gives_the_backtest_fills() -> None:
     from tradeloop.backtest import run_backtest
     from tradeloop.backtest._replay import parse_speed, run_replay

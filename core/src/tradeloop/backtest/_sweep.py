@@ -236,7 +236,13 @@ def _shared_run(
 def _ray_run(
     runner: PointRunner, doc: Mapping[str, Any], points: Sequence[SweepPoint], source: str,
     address: str, workers: int,
-) -> list[SweepResult]:
+) -> Iterator[SweepResult]:
+    """Ray tasks and this process share the points, as with a pool (see _shared_run).
+
+    At most two tasks per Ray CPU are out at a time; this process runs points meanwhile, so
+    no core idles while Ray's workers start. A local Ray gets ``workers - 1`` CPUs: this
+    process is the last worker.
+    """
     if address == "local" and "ray" not in sys.modules:
         # Under `uv run`, Ray would start every worker through `uv run` to replicate the
         # driver's environment: ~10 s more for a 32-point sweep here. Local workers run
@@ -250,13 +256,27 @@ def _ray_run(
     started = not ray.is_initialized()
     if started:
         if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=max(1, workers - 1), include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_safe)
         doc_ref = ray.put(doc)
-        return list(ray.get([remote.remote(runner, doc_ref, p, source) for p in points]))
+        cap = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+        queue = collections.deque(points)
+        sent: dict[Any, SweepPoint] = {}
+        while queue or sent:
+            while queue and len(sent) < cap:
+                p = queue.popleft()
+                sent[remote.remote(runner, doc_ref, p, source)] = p
+            done, _ = ray.wait(list(sent), num_returns=len(sent), timeout=0)
+            for ref in done:
+                del sent[ref]
+                yield ray.get(ref)
+            if queue:
+                yield _safe(runner, doc, queue.popleft(), source)
+            elif sent:
+                ray.wait(list(sent), num_returns=1)
     finally:
         if started:
             ray.shutdown()
@@ -281,8 +301,9 @@ def run_points(
     on_result: Callable[[SweepResult], None] | None = None,
 ) -> list[SweepResult]:
     """Run every point on up to ``workers`` processes (default: all cores): ``1`` runs
-    serially, more adds a pool of ``workers - 1`` beside this process; or on Ray when
-    ``ray_address`` is given (``"local"`` starts one with ``workers`` CPUs).
+    serially, more adds a pool of ``workers - 1`` beside this process; or on Ray, beside
+    this process, when ``ray_address`` is given (``"local"`` starts one of ``workers - 1``
+    CPUs).
 
     The first points run here and are timed: a sweep whose remaining points would take less
     than ``POOL_MIN_S`` serially finishes here, without a pool. With Ray, ``warm`` runs the
