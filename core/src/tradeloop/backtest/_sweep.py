@@ -262,7 +262,8 @@ def _ray_run(
     try:
         remote = ray.remote(num_cpus=1)(_safe)
         doc_ref = ray.put(doc)
-        cap = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+        cap = 2 * max(1, int(cpus))
         queue = collections.deque(points)
         sent: dict[Any, SweepPoint] = {}
         while queue or sent:
