@@ -107,17 +107,18 @@ def test_rejects_and_guard_breaches() -> None:
     rej = np.zeros(1, REPORT_DTYPE)
     rej[0]["kind"] = ReportKind.REJECTED
     rej[0]["reason"] = Reason.MIN_NOTIONAL
-    it = np.zeros(3, INTENT_DTYPE)
+    it = np.zeros(4, INTENT_DTYPE)
     it["action"] = 1
     it[1]["reason"] = Reason.POSITION_LIMIT
     it[1]["guard"] = 0
+    it[3]["reason"] = Reason.MIN_NOTIONAL  # the same reason as the venue's reject: added up
     ev = np.zeros(3, EVENT_DTYPE)
     ev["kind"] = [EventKind.GUARD_REJECT, EventKind.GUARD_RESIZE, EventKind.GUARD_RESIZE]
     ev["component"] = [2, 2, 1]
     s = compute_summary(_res(np.concatenate([rep, rej]), intents=it, events=ev,
                              component_names=("sim", "ema", "risk")))
-    assert s.n_orders == 3
-    assert s.rejects_by_reason == {"min_notional": 1, "position_limit": 1}
+    assert s.n_orders == 4
+    assert s.rejects_by_reason == {"min_notional": 2, "position_limit": 1}
     assert s.guard_breaches == {"ema": {"rejected": 0, "resized": 1},
                                 "risk": {"rejected": 1, "resized": 1}}
     keys = [k for k, _, _ in summary_rows(s)]

@@ -220,10 +220,12 @@ def _drawdown(equity: np.ndarray) -> tuple[float, float]:
 def _rejects(res: BacktestResults) -> dict[str, int]:
     c: Counter[str] = Counter()
     rep = res.reports
-    for code in rep["reason"][rep["kind"] == int(ReportKind.REJECTED)]:
-        c[Reason(int(code)).name.lower()] += 1
-    for code in res.intents["reason"][res.intents["reason"] != 0]:
-        c[Reason(int(code)).name.lower()] += 1
+    its = res.intents
+    for codes in (rep["reason"][rep["kind"] == int(ReportKind.REJECTED)],
+                  its["reason"][its["reason"] != 0]):
+        # counted per distinct code: a run refused by a guard has thousands of them
+        for code, n in zip(*np.unique(codes, return_counts=True), strict=True):
+            c[Reason(int(code)).name.lower()] += int(n)
     return dict(sorted(c.items()))
 
 
