@@ -5,8 +5,9 @@
 Each configuration is examples/ema_cross.toml over ``--hours`` of synthetic market with
 one point of an 8 x 8 grid of (fast, slow). The fused loop is compiled before any clock
 starts, so every mode measures running, not compiling. Prints each wall time and the
-speed-ups over serial. A sweep under ``POOL_MIN_S`` (8 s) of serial work runs in the
-calling process even when workers are allowed: that is the "pool" row for small ``--hours``.
+speed-ups over serial. A sweep under ``FORK_POOL_MIN_S`` (forked workers, Linux) or
+``POOL_MIN_S`` (spawned) of serial work runs in the calling process even when workers are
+allowed: that is the "pool" row for small ``--hours``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def main() -> None:
     args = ap.parse_args()
 
     from tradeloop.backtest._point import run_point
-    from tradeloop.backtest._sweep import POOL_MIN_S, grid_points, run_points
+    from tradeloop.backtest._sweep import (
+        FORK_POOL_MIN_S,
+        POOL_MIN_S,
+        grid_points,
+        run_points,
+        start_method,
+    )
 
     src = ROOT / "examples" / "ema_cross.toml"
     doc = tomllib.loads(src.read_text())
@@ -57,8 +64,10 @@ def main() -> None:
     serial = timed("serial", workers=1)
     pool = timed(f"process pool ({args.workers})", workers=args.workers)
     print(f"speed-up pool / serial = {serial / pool:.2f}x")
-    if serial < POOL_MIN_S:
-        print(f"   (under {POOL_MIN_S:.0f} s of serial work a sweep runs in this process: no pool)")
+    method = start_method()
+    least = FORK_POOL_MIN_S if method == "fork" else POOL_MIN_S
+    print(f"   (workers start by {method}; a sweep under {least:.0f} s of serial work runs in "
+          "this process: no pool)")
     if not args.no_ray:
         ray = timed(f"ray local ({args.workers})", workers=args.workers, ray_address="local")
         print(f"speed-up ray / serial  = {serial / ray:.2f}x (includes starting Ray)")

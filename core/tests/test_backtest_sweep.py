@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,59 @@ def _slow_local_runner(doc: Any, ov: Any, source: str) -> dict[str, Any]:
 def test_a_broken_pool_loses_no_point(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     # this test module is not importable by name in a spawned worker: the pool breaks
     monkeypatch.setattr(_sweep, "POOL_MIN_S", 1.0)
+    monkeypatch.setattr(_sweep, "start_method", lambda: "spawn")
     pts = grid_points({"a": list(range(200))})
     res = run_points(_slow_local_runner, {}, pts, workers=2)
     assert [r.summary["a"] for r in res if r.summary] == list(range(200))
     assert not [r for r in res if r.error]
     assert "process pool" in caplog.text
+
+
+_PARENT = os.getpid()
+
+
+def _dies_in_a_worker(doc: Any, ov: Any, source: str) -> dict[str, Any]:
+    import time
+
+    if os.getpid() != _PARENT:
+        os._exit(3)  # a worker killed mid-point (out of memory, say)
+    time.sleep(0.02)
+    return {"a": ov["a"]}
+
+
+def test_a_forked_worker_that_dies_loses_no_point(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    if _sweep.start_method() != "fork":
+        pytest.skip("fork is not used here (not Linux, or other threads are alive)")
+    monkeypatch.setattr(_sweep, "FORK_POOL_MIN_S", 0.1)
+    pts = grid_points({"a": list(range(60))})
+    res = run_points(_dies_in_a_worker, {}, pts, workers=2)
+    assert [r.summary["a"] for r in res if r.summary] == list(range(60))
+    assert not [r for r in res if r.error]
+    assert "process pool broke" in caplog.text
+
+
+_MARKED = """
+import os, time
+
+MARK = 0
+
+def run(doc, ov, source):
+    time.sleep(0.2)
+    return {"pid": os.getpid(), "mark": MARK, "a": ov["a"]}
+"""
+
+
+def test_forked_workers_start_with_what_this_process_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if _sweep.start_method() != "fork":
+        pytest.skip("fork is not used here (not Linux, or other threads are alive)")
+    monkeypatch.setattr(_sweep, "FORK_POOL_MIN_S", 0.5)
+    (tmp_path / "sweep_marked.py").write_text(_MARKED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sweep_marked  # type: ignore[import-not-found]
+
+    sweep_marked.MARK = 7  # state of this process, as a loaded loop or a kept market is
+    res = run_points(sweep_marked.run, {}, grid_points({"a": list(range(12))}), workers=2)
+    assert [r.summary["a"] for r in res if r.summary] == list(range(12))
+    pids = {r.summary["pid"] for r in res if r.summary}
+    assert os.getpid() in pids and len(pids) == 2
+    assert {r.summary["mark"] for r in res if r.summary} == {7}  # a spawned worker sees 0

@@ -6,8 +6,9 @@ A point is a set of overrides of the raw TOML document, addressed by path
 its summary; a failing point (say, ``fast >= slow``) is a row with an error, not a crash.
 
 The first points run in the calling process: the fused loop is compiled once and cached on
-disk by numba, so every worker loads machine code instead of compiling it again, and their
-time says whether a pool pays off (a worker costs seconds to start; a short sweep runs here).
+disk by numba, so every worker loads machine code instead of compiling it again (or, forked
+on Linux, starts with it loaded), and their time says whether a pool pays off (a spawned
+worker costs seconds to start; a short sweep runs here).
 With a pool, the calling process goes on running points beside the workers while they start,
 and counts as one of the ``workers`` processes: on K cores it starts K - 1 workers, since a
 K-th would only take turns on the cores with the others.
@@ -29,6 +30,7 @@ import os
 import random
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -283,6 +285,23 @@ def _ray_run(
             ray.shutdown()
 
 
+def start_method() -> str:
+    """How pool workers start: ``fork`` where that is safe, else ``spawn``.
+
+    A forked worker begins with what this process has loaded by its first two points (the
+    compiled loop, a market its data source keeps in memory) and works within milliseconds;
+    a spawned one spends ~3 s importing and loading first. Fork only on Linux and with no
+    other Python thread alive: a lock another thread holds at the fork stays held in the
+    child.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+#: the same for a forked pool, whose workers start in milliseconds
+FORK_POOL_MIN_S = 1.0
+
 #: estimated serial seconds below which a sweep runs in this process: starting a worker
 #: (imports, loading the compiled kernels, its first reads of the market) costs ~3 s of CPU,
 #: more than a short sweep would save on it. Measured on 2 cores (bench_sweep.py): 6.6 s of
@@ -307,7 +326,8 @@ def run_points(
     CPUs).
 
     The first points run here and are timed: a sweep whose remaining points would take less
-    than ``POOL_MIN_S`` serially finishes here, without a pool. With Ray, ``warm`` runs the
+    than ``FORK_POOL_MIN_S`` (forked workers, see :func:`start_method`) or ``POOL_MIN_S``
+    (spawned) serially finishes here, without a pool. With Ray, ``warm`` runs the
     first point here before the others are sent out. Results come back in point order.
     """
     n = workers or os.cpu_count() or 1
@@ -334,9 +354,11 @@ def run_points(
                 t0 = time.perf_counter()
                 record(_safe(runner, doc, todo.pop(0), source))
                 per_point = time.perf_counter() - t0
-            if n > 1 and len(todo) > 1 and per_point * len(todo) >= POOL_MIN_S:
+            method = start_method()
+            least = FORK_POOL_MIN_S if method == "fork" else POOL_MIN_S
+            if n > 1 and len(todo) > 1 and per_point * len(todo) >= least:
                 pool = cf.ProcessPoolExecutor(
-                    max_workers=n - 1, mp_context=multiprocessing.get_context("spawn"),
+                    max_workers=n - 1, mp_context=multiprocessing.get_context(method),
                     initializer=importlib.import_module, initargs=(runner.__module__,))
                 worker_up = pool.submit(int)
                 runs = _shared_run(pool, worker_up, n - 1, runner, doc, todo, source)

@@ -138,7 +138,7 @@ def replay(config: str | None, start: str | None, end: str | None, symbols: str 
                    "With --random, LO:HI is a range.")
 @click.option("--random", "n_random", type=click.IntRange(min=1), help="Random search: N points instead of the full grid.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random search.")
-@click.option("--workers", type=click.IntRange(min=1), help="Processes, this one included (default: all cores; 1 = serial; a sweep under ~8 s of work runs serially).")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes, this one included (default: all cores; 1 = serial; a sweep shorter than its workers' start-up runs serially).")
 @click.option("--ray", "ray_address", metavar="ADDRESS|local", help="Run on a Ray cluster (or 'local' to start one).")
 @click.option("--metric", default="sharpe", show_default=True, help="Sort and heat-map by this summary key.")
 @click.option("--from", "start", metavar="DATE", help="Start of every run (ISO, UTC); overrides [backtest] from.")
