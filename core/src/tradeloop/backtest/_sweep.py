@@ -299,14 +299,14 @@ def start_method() -> str:
     return "spawn"
 
 
-#: the same for a forked pool, whose workers start in milliseconds
-FORK_POOL_MIN_S = 1.0
-
-#: estimated serial seconds below which a sweep runs in this process: starting a worker
-#: (imports, loading the compiled kernels, its first reads of the market) costs ~3 s of CPU,
-#: more than a short sweep would save on it. Measured on 2 cores (bench_sweep.py): 6.6 s of
-#: serial work ran 1.08x faster with a worker, 10 s 1.3-1.5x.
+#: estimated serial seconds below which a sweep runs in this process: starting a spawned
+#: worker (imports, loading the compiled kernels, its first reads of the market) costs ~3 s
+#: of CPU, more than a short sweep would save on it. Measured on 2 cores (bench_sweep.py):
+#: 6.6 s of serial work ran 1.08x faster with a spawned worker, 10 s 1.3-1.5x.
 POOL_MIN_S = 8.0
+
+#: the same for forked workers, which start in milliseconds (3.4 s of work ran 2.0x faster)
+FORK_POOL_MIN_S = 1.0
 
 
 def run_points(
