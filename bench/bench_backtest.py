@@ -74,11 +74,12 @@ def main() -> None:
 
     t0 = time.perf_counter()
     ticks = np.empty(args.ticks, TICK_DTYPE)  # np.concatenate would drop the field aliases
+    raw = np.dtype((np.void, TICK_DTYPE.itemsize))  # whole records: numpy's structured copy goes field by field
     n = 0
     start = to_ns(cfg.backtest.start)
     for c in provider.chunks(start_ns=start, end_ns=start + 365 * 86_400 * 10**9):
         take = min(len(c), args.ticks - n)
-        ticks[n : n + take] = c[:take]
+        ticks.view(raw)[n : n + take] = c[:take].view(raw)
         n += take
         if n >= args.ticks:
             break
