@@ -18,9 +18,9 @@ import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tradeloop_sdk import TICK_DTYPE, DataError
+from tradeloop_sdk import TICK_DTYPE, DataError, copy_ticks
 
-from ._stream import concat, merge_sorted, take
+from ._stream import concat, merge_sorted
 
 DAY_NS = 86_400 * 1_000_000_000
 COLUMNS = (
@@ -162,12 +162,12 @@ class CatalogWriter:
             day - day.min()
         )
         order = np.argsort(key, kind="stable")
-        ticks, key = take(ticks, order), key[order]
+        ticks, key = copy_ticks(ticks, order), key[order]
         bounds = np.flatnonzero(np.diff(key)) + 1
         for part in np.split(ticks, bounds):
             ts = part["ts_recv"]
             if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
-                part = take(part, np.argsort(ts, kind="stable"))
+                part = copy_ticks(part, np.argsort(ts, kind="stable"))
             venue = check_name("venue", venues[int(part["venue"][0])])
             symbol = check_name("symbol", symbols[int(part["symbol"][0])])
             self._writer_for(venue, symbol, day_of(int(part["ts_recv"][0])), part).add(part)

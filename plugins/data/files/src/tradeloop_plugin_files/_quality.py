@@ -13,9 +13,7 @@ from collections.abc import Callable
 
 import attrs
 import numpy as np
-from tradeloop_sdk import DataError, DataStats, TickFlag, TickKind
-
-from ._stream import take
+from tradeloop_sdk import DataError, DataStats, TickFlag, TickKind, copy_ticks
 
 POLICIES = ("flag", "drop", "error")
 
@@ -96,7 +94,7 @@ class QualityChecker:
                 ticks["flags"][mask] |= np.uint8(flag)
         if drop.any():
             self._counts["rejected"] += int(drop.sum())
-            ticks = take(ticks, ~drop)
+            ticks = copy_ticks(ticks, ~drop)
         return ticks
 
     def _duplicates(self, ticks: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from tradeloop_sdk import DataError, DataStats
+from tradeloop_sdk import DataError, DataStats, copy_ticks
 
 from ._mapping import BadValue, Mapping_, to_ticks
 from ._quality import QualityChecker
@@ -20,7 +20,7 @@ from ._readers import (
     line_of_record,
     locate_csv_error,
 )
-from ._stream import paced, rebatch, take
+from ._stream import paced, rebatch
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class FileSource:
                 records = offset + np.arange(len(ticks))
                 known = ticks["symbol"] != 0xFFFF
                 if not known.all():
-                    ticks, records = take(ticks, known), records[known]
+                    ticks, records = copy_ticks(ticks, known), records[known]
                 yield self._checker.apply(ticks, self._locator(path, records))
 
     def chunks(
@@ -145,7 +145,7 @@ class FileSource:
                     keep &= ticks["ts_recv"] < end_ns
                 if wanted is not None:
                     keep &= np.isin(ticks["symbol"], wanted)
-                yield ticks if keep.all() else take(ticks, keep)
+                yield ticks if keep.all() else copy_ticks(ticks, keep)
 
         return rebatch(filtered(), self.chunk_rows)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 
 import numpy as np
-from tradeloop_sdk import TICK_DTYPE
+from tradeloop_sdk import TICK_DTYPE, copy_ticks
 
 #: TICK records as opaque 64-byte items: numpy copies these with one memcpy per record,
 #: while structured copies go field by field (and the aliased fields make that slower).
@@ -23,11 +23,6 @@ def concat(parts: list[np.ndarray]) -> np.ndarray:
     if len(parts) == 1:
         return parts[0]
     return np.concatenate([p.view(RAW) for p in parts]).view(TICK_DTYPE)
-
-
-def take(ticks: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``ticks[index]`` (fancy or boolean index) copied as raw records."""
-    return ticks.view(RAW)[index].view(TICK_DTYPE)
 
 
 def rebatch(chunks: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -85,7 +80,7 @@ def merge_sorted(streams: list[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
             parts.append(b[:k])
             bufs[i] = b[k:] if k < len(b) else _next_nonempty(streams[i])
         merged = concat(parts)
-        yield take(merged, np.argsort(merged["ts_recv"], kind="stable"))
+        yield copy_ticks(merged, np.argsort(merged["ts_recv"], kind="stable"))
 
 
 def empty_ticks() -> np.ndarray:
