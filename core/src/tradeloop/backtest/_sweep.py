@@ -267,19 +267,17 @@ def _ray_run(
         cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
         cap = 2 * max(1, int(cpus))
         queue = collections.deque(points)
-        sent: dict[Any, SweepPoint] = {}
+        sent: list[Any] = []  # object refs of the tasks out
         while queue or sent:
             while queue and len(sent) < cap:
-                p = queue.popleft()
-                sent[remote.remote(runner, doc_ref, p, source)] = p
-            done, _ = ray.wait(list(sent), num_returns=len(sent), timeout=0)
+                sent.append(remote.remote(runner, doc_ref, queue.popleft(), source))
+            done, sent = ray.wait(sent, num_returns=len(sent), timeout=0)
             for ref in done:
-                del sent[ref]
                 yield ray.get(ref)
             if queue:
                 yield _safe(runner, doc, queue.popleft(), source)
             elif sent:
-                ray.wait(list(sent), num_returns=1)
+                ray.wait(sent, num_returns=1)
     finally:
         if started:
             ray.shutdown()
