@@ -268,6 +268,58 @@ def test_live_mode_over_rings(cache_dir: Path) -> None:
         make(cache_dir, [], mode="live")
 
 
+def _wait(cond, what: str, timeout_s: float = 180.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout_s
+    while not cond():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.002)
+
+
+def test_live_stepping_takes_only_allowed_ticks_and_holds_after_one_that_traded(
+    cache_dir: Path,
+) -> None:
+    loop = make(cache_dir, [(3, NEW, BUY, MKT, IOC, 1.0, np.nan)], mode="paper")
+    tick_ring = SpscRing(TICK_DTYPE, 64)
+    intent_ring = SpscRing(INTENT_DTYPE, 16)
+    report_ring = SpscRing(REPORT_DTYPE, 16)
+    stop = make_stop()
+    loop.stepping(True)
+    th = threading.Thread(target=loop.run_rings, args=(tick_ring, intent_ring, report_ring),
+                          kwargs={"stop": stop, "poll_batch": 2000})
+    th.start()
+
+    def polls_pass() -> None:  # the loop has polled since: it saw the ring and allowance
+        hb = int(loop.ctx.control[0]["heartbeat_ns"])
+        _wait(lambda: int(loop.ctx.control[0]["heartbeat_ns"]) > hb, "a poll")
+        hb = int(loop.ctx.control[0]["heartbeat_ns"])
+        _wait(lambda: int(loop.ctx.control[0]["heartbeat_ns"]) > hb, "a poll")
+
+    try:
+        assert tick_ring.push_many(flat_ticks(10)) == 10
+        polls_pass()  # (compiles run_live on a cold cache)
+        assert loop.ticks_taken() == 0 and len(tick_ring) == 10
+        loop.allow_ticks(2)
+        _wait(lambda: loop.ticks_taken() == 2, "two ticks")
+        polls_pass()
+        assert loop.ticks_taken() == 2 and loop.ticks_allowed() == 0
+        assert int(loop.ctx.books["n_ticks"].sum()) == 2
+        # allowed 6 more, the loop takes ticks 2 and 3, and holds after 3, which traded
+        loop.allow_ticks(6)
+        _wait(lambda: len(intent_ring) == 1, "the scripted intent")
+        polls_pass()
+        assert loop.ticks_taken() == 4 and loop.ticks_allowed() == 0 and len(tick_ring) == 6
+        loop.allow_ticks(3)
+        _wait(lambda: loop.ticks_taken() == 7, "three more ticks")
+        # stepping off: the loop takes whatever is queued
+        loop.stepping(False)
+        _wait(lambda: int(loop.ctx.books["n_ticks"].sum()) == 10, "the rest")
+        assert loop.ticks_taken() == 7
+    finally:
+        stop[0] = 1
+        th.join(timeout=60)
+    assert loop.ctx.control[0]["ticks_in"] == 10
+
+
 def test_a_second_start_loads_the_loop_from_the_disk_cache(cache_dir: Path) -> None:
     make(cache_dir, []).run(flat_ticks(2))  # make sure this configuration is compiled
     code = textwrap.dedent(

@@ -41,7 +41,7 @@ from numba.core.registry import CPUDispatcher
 from tradeloop_sdk import TAINTED, ComponentKind, HotPath
 
 from . import __version__ as KERNEL_VERSION
-from ._kstate import KC_LAST_KILL
+from ._kstate import KC_LAST_KILL, KC_STEP, KC_STEP_ALLOW, KC_STEP_TAKEN
 
 log = logging.getLogger(__name__)
 
@@ -294,9 +294,11 @@ class _Gen:
 
     def tick_body(self, src: str, live: bool, ind: str) -> list[str]:
         L = [f"tick = {src}[k]"]
-        if not live:
-            L += ["now = tick['ts_recv']", "if now == 0:", "    now = tick['ts_exch']",
-                  "control[0]['now_ns'] = now"]
+        clock = ["now = tick['ts_recv']", "if now == 0:", "    now = tick['ts_exch']",
+                 "control[0]['now_ns'] = now"]
+        # live, the clock is the wall's, unless stepping (replay): then it is the ticks', as
+        # in a backtest, so guards and taints that read it act as they would there
+        L += ["if stepping:", *["    " + x for x in clock]] if live else clock
         L += ["v = tick['venue']", "s = tick['symbol']"]
         if live:
             L += ["if v >= nv or s >= ns:", "    bad += 1", "    continue"]
@@ -356,7 +358,15 @@ class _Gen:
             if live
             else f"_dispatch({self.CA})"
         )
-        L += ["if counts[0] != 0:", f"    {disp}", "    due = next_due(bks)"]
+        if live:
+            # stepping (replay): hold after a tick whose intents went out, so the venue sees
+            # them before the next tick (see _kstate)
+            L += ["if counts[0] != 0:", "    sent = control[0]['intents_out']", f"    {disp}",
+                  "    due = next_due(bks)",
+                  "    if stepping and control[0]['intents_out'] != sent:",
+                  f"        bks.kc[{KC_STEP_ALLOW}] = 0"]
+        else:
+            L += ["if counts[0] != 0:", f"    {disp}", "    due = next_due(bks)"]
         if not live:
             L += ["    if logs_high(bctx, bks):", "        k += 1", "        break"]
             L += ["if now >= due:", "    due = housekeeping(bctx, bks, now)"]
@@ -414,11 +424,21 @@ class _Gen:
             "            break",
             "        polls += 1",
             "        now = wall_clock_ns()",
-            "        control[0]['now_ns'] = now",
             "        control[0]['heartbeat_ns'] = now",
+            "        kc = bks.kc",
+            f"        stepping = kc[{KC_STEP}] != 0",
+            "        take = tbuf.shape[0]",
+            "        if stepping:",
+            "            now = control[0]['now_ns']",
+            f"            take = 1 if load_acquire(kc, {KC_STEP_ALLOW}) > 0 else 0",
+            "        else:",
+            "            control[0]['now_ns'] = now",
             # Ticks are taken before reports: a report published before a tick (a fill the
             # venue sent first) is then applied before any strategy sees that tick.
-            "        nt = ring_pop_batch(tick_ring, tbuf, 0, tbuf.shape[0])",
+            "        nt = ring_pop_batch(tick_ring, tbuf, 0, take) if take > 0 else 0",
+            "        if nt > 0 and stepping:",
+            f"            kc[{KC_STEP_ALLOW}] -= nt",
+            f"            kc[{KC_STEP_TAKEN}] += nt",
             "        room = bctx.reports.shape[0] - counts[1]",
             "        if room > 0:",
             "            counts[1] += ring_pop_batch(report_ring, bctx.reports, counts[1], room)",
@@ -430,7 +450,7 @@ class _Gen:
         L += self.tick_body("tbuf", True, "            ")
         L += [
             "        n_ticks += nt",
-            "        if now >= due:",
+            "        if now >= due and now > 0:",  # stepping, no tick yet: no clock yet
             "            due = housekeeping(bctx, bks, now)",
             "        if logs_high(bctx, bks):",
             "            break",

@@ -27,6 +27,7 @@ from ._atomics import load_acquire
 from ._kstate import (
     KC_FULL_BACKOFFS,
     KC_LAST_KILL,
+    KC_LOG_LOST,
     KC_MIN_DEADLINE,
     KC_NEQ,
     KC_NEXT_EQ,
@@ -54,7 +55,6 @@ EV_GUARD_REJECT = EventKind.GUARD_REJECT
 EV_GUARD_RESIZE = EventKind.GUARD_RESIZE
 EV_KILL = EventKind.KILL
 
-KC_LOG_LOST = 10  # log rows lost (log full inside one chunk; see docs)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
 _MARKET, _IOC = int(OrderType.MARKET), int(TimeInForce.IOC)
 

@@ -59,6 +59,15 @@ KC_LAST_KILL = 6  # kill value the loop last acted on
 KC_SLOT_REFUSALS = 7  # NEW intents refused because their slot held a live order
 KC_FULL_BACKOFFS = 8  # live: spins on a full intent ring
 KC_LOST_REPORTS = 9  # live: reports that could not be taken (ctx.reports full)
+KC_LOG_LOST = 10  # log rows lost (log full inside one chunk; see docs)
+# Live stepping (replay): while KC_STEP is nonzero the loop takes at most one tick a poll,
+# and only while KC_STEP_ALLOW > 0. A tick whose intents went out zeroes the allowance, so
+# the loop holds after it until its feed allows more; and the loop's clock is the ticks'
+# time, as in a backtest. Zero (the default, and what shared memory starts with) is the
+# normal live loop.
+KC_STEP = 11
+KC_STEP_ALLOW = 12
+KC_STEP_TAKEN = 13  # ticks taken while stepping (counted at the pop: bad ticks too)
 N_KC = 16
 
 # Kernel parameters (ks.kp).

@@ -44,6 +44,9 @@ from ._kstate import (
     KC_NREP,
     KC_NTRANS,
     KC_SLOT_REFUSALS,
+    KC_STEP,
+    KC_STEP_ALLOW,
+    KC_STEP_TAKEN,
     TRANSITION_DTYPE,
     make_kstate,
 )
@@ -264,6 +267,27 @@ class FusedLoop:
             for ts, f, t in zip(sel["ts"].tolist(), sel["from_state"].tolist(),
                                 sel["to_state"].tolist(), strict=True)
         ]
+
+    def stepping(self, on: bool) -> None:
+        """Live (replay): take ticks only as :meth:`allow_ticks` allows, one a poll, hold
+        after any tick whose intents went out, and keep the ticks' time as the loop clock
+        (as a backtest does). Off (the default): every tick queued, on the wall clock."""
+        kc = self._ks.kc
+        kc[KC_STEP_ALLOW] = 0
+        kc[KC_STEP] = int(bool(on))
+
+    def allow_ticks(self, n: int) -> None:
+        """Stepping: let the loop take ``n`` more ticks (call only while it holds, at 0)."""
+        self._ks.kc[KC_STEP_ALLOW] = int(n)
+
+    def ticks_allowed(self) -> int:
+        """Stepping: ticks the loop may still take (0 once it holds after an intent)."""
+        return int(self._ks.kc[KC_STEP_ALLOW])
+
+    def ticks_taken(self) -> int:
+        """Stepping: ticks taken from the ring since stepping began (processed once the
+        loop begins its next poll)."""
+        return int(self._ks.kc[KC_STEP_TAKEN])
 
     def set_params(self, index: int, params: Any) -> None:
         """Swap component ``index``'s params between compiled calls (hot reload).

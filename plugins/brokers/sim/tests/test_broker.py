@@ -143,6 +143,29 @@ def test_attach_feeds_from_an_async_stream_and_latency_is_in_tick_time() -> None
     asyncio.run(main())
 
 
+def test_quiet_while_nothing_is_live_or_queued() -> None:
+    async def main() -> None:
+        b = make_broker()
+        await b.connect()
+        b.feed(ticks([quote(1_000, 100.0, 100.5, 2.0, 3.0)]))
+        assert b.quiet()
+        await b.submit(limit(1, Side.BUY, "0.5", "100.5", TimeInForce.IOC))  # fills at once
+        assert b.quiet()
+        await b.submit(limit(2, Side.BUY, "1", "99"))  # rests
+        assert not b.quiet()
+        await b.cancel(2)
+        assert b.quiet()  # its row is dead, compacted later
+        slow = make_broker(latency_ns=500)
+        await slow.connect()
+        slow.feed(ticks([quote(1_000, 100.0, 100.5, 2.0, 3.0)]))
+        await slow.submit(limit(3, Side.BUY, "0.5", "100.5", TimeInForce.IOC))
+        assert not slow.quiet()  # on its way to the venue
+        assert slow.feed(ticks([quote(1_600, 100.0, 100.5, 2.0, 3.0)]))  # arrives, fills
+        assert slow.quiet()
+
+    asyncio.run(main())
+
+
 def test_component_gives_a_sim_broker_and_a_hot_path() -> None:
     sim = Sim(Sim.Params(starting_balances={"USD": "5000"}, latency_ns=10))
     broker = sim.tradeloop_broker(UNIVERSE)

@@ -63,6 +63,10 @@ class SimBroker:
         """Match a chunk of ticks now; reports also go to every :meth:`reports` stream."""
         return self.venue.feed(ticks)
 
+    def quiet(self) -> bool:
+        """See :meth:`SimVenue.quiet`: ticks fed now would release no report."""
+        return self.venue.quiet()
+
     def attach(self, stream: AsyncIterator[np.ndarray]) -> asyncio.Task[None]:
         """Feed every chunk of ``stream`` as it arrives, in a background task."""
 

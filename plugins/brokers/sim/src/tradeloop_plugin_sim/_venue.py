@@ -38,8 +38,13 @@ from tradeloop_sdk import (
 
 from ._driver import run_flush, run_intent, run_ticks
 from ._layout import (
+    C_DEAD,
     C_NLIVE,
     C_NOW,
+    C_PI_HEAD,
+    C_PI_TAIL,
+    C_RI_HEAD,
+    C_RI_TAIL,
     F_FILLED,
     F_LEAVES,
     F_NOTIONAL,
@@ -125,6 +130,13 @@ class SimVenue:
             i, n = run_ticks(self.params, self.state, self.ctx, ticks, i, self._out)
             got.extend(self._publish(self._out[:n]))
         return got
+
+    def quiet(self) -> bool:
+        """No live order, pending arrival or queued report: a tick fed now only moves the
+        venue's book and releases no report (replay feeds such ticks in batches)."""
+        c = self.state.ctr
+        return (c[C_NLIVE] == c[C_DEAD] and c[C_PI_HEAD] == c[C_PI_TAIL]
+                and c[C_RI_HEAD] == c[C_RI_TAIL])
 
     def advance(self, now_ns: int) -> list[Report]:
         """Advance venue time without a tick (delivers due arrivals and reports)."""
