@@ -15,8 +15,8 @@ In the order the backtest loop uses:
    (every intent reached the venue, every report is back in the report ring) and the loop
    has applied those reports and sent what strategies send on them, until quiet.
 
-So at ``speed="max"`` the fills equal a backtest's of the same ticks; ``original`` and
-``N`` add waits to keep the recorded spacing (divided by N).
+So the fills equal a backtest's of the same ticks at any speed; ``original`` and ``N``
+only add waits to keep the recorded spacing (divided by N).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Replay: recorded ticks through the live engine path (paper mode, simulated venue).
 
 The engine runs as in paper trading, fed by a :class:`LockstepFeed` (see ``_lockstep``)
-instead of a live source, so that at ``speed="max"`` the fills equal a backtest's of the
-same ticks; ``original`` and ``N`` add waits to keep the recorded spacing (divided by N).
+instead of a live source, so that the fills equal a backtest's of the same ticks;
+``original`` and ``N`` add waits to keep the recorded spacing (divided by N).
 """
 
 from __future__ import annotations
