@@ -285,8 +285,8 @@ class FusedLoop:
         return int(self._ks.kc[KC_STEP_ALLOW])
 
     def ticks_taken(self) -> int:
-        """Stepping: ticks taken from the ring since stepping began (processed once the
-        loop begins its next poll)."""
+        """Stepping: a running count of the ticks taken from the ring while stepping (each
+        is processed once the loop begins its next poll)."""
         return int(self._ks.kc[KC_STEP_TAKEN])
 
     def set_params(self, index: int, params: Any) -> None:

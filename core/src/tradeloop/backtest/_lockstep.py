@@ -175,8 +175,9 @@ class LockstepFeed:
         n = len(self._batch)
         k = 0
         while k < n:
+            # here the venue has seen exactly the ticks the loop took: self._fed == k
             applied = int(ex.reports_pushed)
-            if self._fed == k and self._quiet():
+            if self._quiet():
                 end = self._segment_end(k)
                 sent = int(self.engine.control[0]["intents_out"])
                 self._lazy = True
@@ -189,13 +190,12 @@ class LockstepFeed:
                 traded = int(self.engine.control[0]["intents_out"]) != sent
             else:
                 seen = ex.reports_received
-                if self._fed == k:
-                    n_reps = len(self.broker.feed(self._batch[k : k + 1]))
-                    self._fed = k + 1
-                    # reports due at this tick reach the loop before the tick does, as in a
-                    # backtest: wait for the executor to take them from the broker's stream
-                    while ex.reports_received < seen + n_reps:
-                        await asyncio.sleep(0)
+                n_reps = len(self.broker.feed(self._batch[k : k + 1]))
+                self._fed = k + 1
+                # reports due at this tick reach the loop before the tick does, as in a
+                # backtest: wait for the executor to take them from the broker's stream
+                while ex.reports_received < seen + n_reps:
+                    await asyncio.sleep(0)
                 self._now = int(self._ts[k])
                 await self._settle()
                 applied = int(ex.reports_pushed)
@@ -203,7 +203,7 @@ class LockstepFeed:
                 done = await self._advance(k + 1)
                 self.stepped += done - k
                 traded = True
-            self._now = int(self._ts[done - 1]) if done > 0 else self._now
+            self._now = int(self._ts[done - 1])  # done > k: the loop takes what it is allowed
             if traded:
                 await self._quiesce(applied)
             self.n_ticks += done - k
