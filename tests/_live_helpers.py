@@ -199,7 +199,9 @@ class TcpProxy:
     every ``submit`` request it forwards to the venue (so a test sees, venue side, what was
     sent on the wire). Faults: :meth:`stall` holds client requests (the venue does not see
     them, answers never come: timeouts) until :meth:`resume`; :meth:`drop` closes every
-    connection and refuses new ones until :meth:`resume`.
+    connection and refuses new ones until :meth:`resume`; :meth:`cut_after_ack` forwards
+    the venue's next ACK report and drops the link right after it, so what follows (the
+    order's fill, the request's reply) never arrives on that connection.
     """
 
     def __init__(self, upstream_port: int, *, delay_s: float = 0.0, rewrite: Any = None) -> None:
@@ -213,6 +215,10 @@ class TcpProxy:
         self.port = 0
         self._stalled = False
         self._down = False
+        self._cut_armed = False
+        #: client id of the ACK after which :meth:`cut_after_ack` dropped the link
+        self.cut_client_id: int | None = None
+        self.cut = threading.Event()
         self._conns: set[asyncio.StreamWriter] = set()
         self._resumed: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -267,7 +273,28 @@ class TcpProxy:
                 await uw.drain()
 
         async def down() -> None:
+            held = b""  # an incomplete line, while a cut is armed
             while True:
+                if self._cut_armed:
+                    chunk = await ur.read(1 << 16)
+                    if not chunk:
+                        break
+                    held += chunk
+                    end = self._ack_line_end(held)
+                    if end < 0:  # no ACK yet: forward the complete lines
+                        cut = held.rfind(b"\n") + 1
+                        writer.write(held[:cut])
+                        held = held[cut:]
+                        await writer.drain()
+                        continue
+                    writer.write(held[:end])  # the ACK and what came before it, no more
+                    await writer.drain()
+                    self._cut_armed = False
+                    self._down = True
+                    for w in list(self._conns):
+                        w.close()
+                    self.cut.set()
+                    break
                 if self.rewrite is None:
                     chunk = await ur.read(1 << 16)
                 else:
@@ -313,6 +340,28 @@ class TcpProxy:
             assert self._resumed is not None
             self._stalled = True
             self._resumed.clear()
+        self._call(f)
+
+    def _ack_line_end(self, data: bytes) -> int:
+        """The end (after its newline) of the first complete ACK report line, or -1."""
+        start = 0
+        while (nl := data.find(b"\n", start)) >= 0:
+            line = data[start:nl]
+            if b'"report"' in line and b'"ACK"' in line:
+                msg = json.loads(line)
+                if msg.get("stream") == "report" and msg["report"]["kind"] == "ACK":
+                    self.cut_client_id = int(msg["report"]["client_id"])
+                    return nl + 1
+            start = nl + 1
+        return -1
+
+    def cut_after_ack(self) -> None:
+        """Drop the link right after the venue's next ACK report (see the class doc);
+        :attr:`cut` is set then, and new connections are refused until :meth:`resume`."""
+        def f() -> None:
+            self.cut.clear()
+            self.cut_client_id = None
+            self._cut_armed = True
         self._call(f)
 
     def drop(self) -> None:

@@ -295,6 +295,50 @@ def test_breaker_opens_on_timeouts_disconnects_and_rejects_then_recovers(tmp_pat
     assert not dup, f"duplicate client ids submitted: {dup[:10]}"
 
 
+def test_a_fill_lost_after_the_ack_arrives_once_the_link_returns(tmp_path, venue, proxy):
+    import time
+
+    _, engine = _engine(tmp_path, INPROC.format(feed_port=venue.port, broker_port=proxy.port,
+                                                   components=LONG_ONLY.format(qty="0.01")),
+                           submit_timeout_s=0.3)
+    et = H.EngineThread(engine)
+    try:
+        et.wait_ready()
+        H.wait_for(lambda: len(proxy.submits) >= 2, 60, "two orders at the venue")
+        H.wait_for(lambda: not engine.state()["open_orders"], 30, "no open order")
+        # the next order's ACK gets through, then the link drops: its fill and the submit's
+        # reply are cut off (the venue filled the IOC at once, on its side)
+        proxy.cut_after_ack()
+        assert proxy.cut.wait(60), "no ACK came to cut after"
+        cid = proxy.cut_client_id
+        assert cid is not None
+        H.wait_for(lambda: any(r["client_id"] == cid and r["kind"] == "FILL"
+                               for r in venue.report_log()), 30, "the venue's fill of it")
+        # the engine keeps the order open (the venue may have filled it: it did), even
+        # after its submit timed out, and the strategy sends nothing while it is open
+        intents = len(_entries(engine, INTENT))
+        time.sleep(1.0)  # > submit_timeout_s
+        open_ids = {o["client_id"] for o in engine.state()["open_orders"]}
+        assert open_ids == {cid}, open_ids
+        assert len(_entries(engine, INTENT)) == intents
+        # the link returns: the broker resubscribes from its last report and the fill lands
+        proxy.resume()
+        H.wait_for(lambda: cid not in {o["client_id"] for o in engine.state()["open_orders"]},
+                   30, "the cut order closed by its fill")
+        fills = [e for e in _entries(engine, "report")
+                 if e.client_id == cid and e.data["kind"] in ("FILL", "PARTIAL")]
+        assert len(fills) == 1, fills
+        H.wait_for(lambda: len(proxy.submits) >= proxy.submits.index(cid) + 3, 60,
+                   "trading on after the fill")
+        et.on_loop(engine.pause)
+        _agree(engine, venue, 30)
+    finally:
+        code = et.stop()
+    assert code == 0
+    dup = [c for c, n in Counter(proxy.submits).items() if n > 1]
+    assert not dup, f"duplicate client ids submitted: {dup[:10]}"
+
+
 def test_crossed_books_and_sequence_gaps_are_not_traded(tmp_path, venue):
     import time
 
