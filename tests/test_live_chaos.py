@@ -298,9 +298,9 @@ def test_breaker_opens_on_timeouts_disconnects_and_rejects_then_recovers(tmp_pat
 def test_a_fill_lost_after_the_ack_arrives_once_the_link_returns(tmp_path, venue, proxy):
     import time
 
-    _, engine = _engine(tmp_path, INPROC.format(feed_port=venue.port, broker_port=proxy.port,
-                                                   components=LONG_ONLY.format(qty="0.01")),
-                           submit_timeout_s=0.3)
+    text = INPROC.format(feed_port=venue.port, broker_port=proxy.port,
+                         components=LONG_ONLY.format(qty="0.01"))
+    _, engine = _engine(tmp_path, text, submit_timeout_s=0.3)
     et = H.EngineThread(engine)
     try:
         et.wait_ready()
