@@ -165,6 +165,24 @@ def test_paced_replay_with_every_guard_gives_the_backtest_fills() -> None:
     assert bt.fills[cols].tobytes() == rp.fills[cols].tobytes()
 
 
+def test_market_maker_replay_sends_the_backtest_intents() -> None:
+    from tradeloop.backtest import run_backtest
+    from tradeloop.backtest._replay import run_replay
+    from tradeloop.config import load_config
+
+    # quotes rest at the venue all the time (each tick goes to the venue first, one at a
+    # time) and are replaced every few ticks: every intent and report equals the backtest's
+    cfg = load_config(ROOT / "examples" / "market_making.toml")
+    bt = run_backtest(cfg, end="2024-01-01T00:05")
+    rp = run_replay(cfg, end="2024-01-01T00:05")
+    assert rp.n_ticks == bt.n_ticks and not rp.interrupted
+    assert len(bt.intents) > 500
+    cols = [c for c in bt.intents.dtype.names or () if not c.startswith("_")]
+    assert bt.intents[cols].tobytes() == rp.intents[cols].tobytes()
+    rcols = ["client_id", "kind", "reason", "fill_qty", "fill_price"]
+    assert bt.reports[rcols].tobytes() == rp.reports[rcols].tobytes()
+
+
 def test_parse_speed_rejects_nonsense() -> None:
     from tradeloop.backtest._replay import parse_speed
 

@@ -172,22 +172,21 @@ class LockstepFeed:
         """
         loop = self.engine.loop
         ex = self.engine.executor
+        control = self.engine.control
         n = len(self._batch)
         k = 0
         while k < n:
             # here the venue has seen exactly the ticks the loop took: self._fed == k
             applied = int(ex.reports_pushed)
+            sent = int(control[0]["intents_out"])
             if self._quiet():
                 end = self._segment_end(k)
-                sent = int(self.engine.control[0]["intents_out"])
                 self._lazy = True
                 loop.allow_ticks(end - k)
                 done = await self._advance(end)
                 self._lazy = False
                 self._catch_up(done)
                 self.batched += done - k
-                # nothing went out, so nothing can come back: the executor has no work
-                traded = int(self.engine.control[0]["intents_out"]) != sent
             else:
                 seen = ex.reports_received
                 n_reps = len(self.broker.feed(self._batch[k : k + 1]))
@@ -202,9 +201,10 @@ class LockstepFeed:
                 loop.allow_ticks(1)
                 done = await self._advance(k + 1)
                 self.stepped += done - k
-                traded = True
             self._now = int(self._ts[done - 1])  # done > k: the loop takes what it is allowed
-            if traded:
+            # the loop has applied every report pushed before it took the tick(s); if no
+            # intent went out since, nothing more can come back and the executor has no work
+            if int(control[0]["intents_out"]) != sent:
                 await self._quiesce(applied)
             self.n_ticks += done - k
             k = done
