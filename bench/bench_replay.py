@@ -35,7 +35,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from tradeloop.backtest import run_backtest
-    from tradeloop.backtest._replay import LockstepFeed, run_replay
+    from tradeloop.backtest._lockstep import LockstepFeed
+    from tradeloop.backtest._replay import run_replay
     from tradeloop.config import load_config
 
     cfg = load_config(ROOT / "examples" / "ema_cross.toml")

@@ -87,15 +87,18 @@ class LockstepFeed:
         while int(self.engine.control[0]["heartbeat_ns"]) == hb:
             await asyncio.sleep(0)
 
+    def _taken(self) -> int:
+        """Ticks of the batch the loop has taken."""
+        return int(self.engine.loop.ticks_taken()) - self._start
+
     async def _advance(self, end: int) -> int:
         """Wait until the loop has processed ticks ``[.., end)`` of the batch, or holds
         after an earlier one whose intents went out; returns the ticks it took."""
         loop = self.engine.loop
-        target = self._start + end
-        while loop.ticks_taken() < target and loop.ticks_allowed() > 0:
+        while self._taken() < end and loop.ticks_allowed() > 0:
             await asyncio.sleep(0)
         await self._next_poll()
-        return int(loop.ticks_taken()) - self._start
+        return self._taken()
 
     async def _quiesce(self, applied: int) -> None:
         """Settle the executor, then let the loop apply what it pushed and react, until quiet.
@@ -133,12 +136,12 @@ class LockstepFeed:
         """Called before any request reaches the venue: it must see every tick the loop has
         taken first, as in a backtest, where an order meets the book of its tick."""
         if self._lazy:
-            self._catch_up(self.engine.loop.ticks_taken() - self._start)
+            self._catch_up(self._taken())
 
     def tick_now(self) -> int:
         """The replayed time intents carry (backtest semantics): the tick being processed."""
         if self._lazy:
-            k = self.engine.loop.ticks_taken() - self._start
+            k = self._taken()
             if k > 0:
                 return int(self._ts[k - 1])
         return self._now

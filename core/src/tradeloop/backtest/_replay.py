@@ -8,7 +8,6 @@ instead of a live source, so that the fills equal a backtest's of the same ticks
 from __future__ import annotations
 
 import asyncio
-import logging
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,8 +27,6 @@ from ._results import PRICE_DTYPE, BacktestResults
 from ._runner import _marks, default_equity_interval, to_ns
 
 __all__ = ["LockstepFeed", "parse_speed", "run_replay"]
-
-log = logging.getLogger(__name__)
 
 
 def parse_speed(text: str) -> float:
