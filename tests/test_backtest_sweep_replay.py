@@ -165,11 +165,19 @@ def test_paced_replay_with_every_guard_gives_the_backtest_fills() -> None:
     assert bt.fills[cols].tobytes() == rp.fills[cols].tobytes()
 
 
-def test_market_maker_replay_sends_the_backtest_intents() -> None:
-    from tradeloop.backtest import run_backtest
+def test_market_maker_replay_sends_the_backtest_intents(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradeloop.backtest import _lockstep, run_backtest
     from tradeloop.backtest._replay import run_replay
     from tradeloop.config import load_config
 
+    cancels: list[int] = []
+    inner_cancel = _lockstep.VenueFirst.cancel
+
+    async def spy(self: _lockstep.VenueFirst, client_id: int) -> None:
+        cancels.append(client_id)
+        await inner_cancel(self, client_id)
+
+    monkeypatch.setattr(_lockstep.VenueFirst, "cancel", spy)
     # quotes rest at the venue all the time (each tick goes to the venue first, one at a
     # time) and are replaced every few ticks: every intent and report equals the backtest's
     cfg = load_config(ROOT / "examples" / "market_making.toml")
@@ -181,6 +189,40 @@ def test_market_maker_replay_sends_the_backtest_intents() -> None:
     assert bt.intents[cols].tobytes() == rp.intents[cols].tobytes()
     rcols = ["client_id", "kind", "reason", "fill_qty", "fill_price"]
     assert bt.reports[rcols].tobytes() == rp.reports[rcols].tobytes()
+    # the replay ends as the backtest does, quotes left resting: the venue got exactly the
+    # cancels the strategy sent, none on stop (which no further tick would ever answer)
+    sent = rp.intents[(rp.intents["action"] == 2) & (rp.intents["reason"] == 0)]
+    assert cancels == [int(t or c) for t, c in zip(sent["target_id"].tolist(),
+                                                   sent["client_id"].tolist(), strict=True)]
+
+
+def test_replay_in_process_mode_gives_the_backtest_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradeloop.backtest import _replay, run_backtest
+    from tradeloop.config import parse_config
+    from tradeloop.engine._process_loop import ProcessLoop
+
+    loops: list[object] = []
+    start = _replay.LockstepFeed.stream
+
+    def spy(self: _replay.LockstepFeed):  # type: ignore[no-untyped-def]
+        loops.append(self.engine.loop)
+        return start(self)
+
+    monkeypatch.setattr(_replay.LockstepFeed, "stream", spy)
+    # the loop runs in its own process over shared memory: the feed steps it through the
+    # stepping counters there, and the fills are still the backtest's
+    text = re.sub(r"(?m)^fast = \d+", "fast = 20", EMA.read_text())
+    text = re.sub(r"(?m)^slow = \d+", "slow = 100", text)
+    text = text.replace('[engine]\nmode = "backtest"', '[engine]\nmode = "backtest"\nprocess = true')
+    cfg = parse_config(text, file="process.toml")
+    assert cfg.engine.process
+    bt = run_backtest(cfg, end="2024-01-01T00:05")
+    rp = _replay.run_replay(cfg, end="2024-01-01T00:05")
+    assert len(loops) == 1 and isinstance(loops[0], ProcessLoop)
+    assert rp.n_ticks == bt.n_ticks and not rp.interrupted
+    cols = ["ts", "client_id", "side", "fill_qty", "fill_price", "fee", "liquidity"]
+    assert len(bt.fills) > 20
+    assert bt.fills[cols].tobytes() == rp.fills[cols].tobytes()
 
 
 def test_parse_speed_rejects_nonsense() -> None:

@@ -106,6 +106,25 @@ def test_market_order_round_trip(cache_dir: Path) -> None:
     assert snap["positions"][("sim", "BTCUSD")]["qty"] == 2.0 and snap["open_orders"] == []
 
 
+def test_order_history_from_a_start_and_within_its_limit(cache_dir: Path) -> None:
+    loop = make(cache_dir, [(k, NEW, BUY, MKT, IOC, 0.1, np.nan) for k in (1, 2, 3, 4)])
+    loop.run(flat_ticks(6))
+    cids = [int(c) for c in loop.drain_intents()["client_id"]]
+    assert len(cids) == 4
+    full = loop.order_history(cids[0])
+    assert [to for _, _, to in full] == [OrderState.CREATING, OrderState.OPEN, OrderState.FILLED]
+    # a caller that has seen the first transition gets only the rest
+    assert loop.order_history(cids[0], 1) == full[1:]
+    assert loop.order_history(cids[0], 3) == []
+    # past the limit the oldest orders are forgotten whole; the newest keep theirs
+    loop.history_limit = 6
+    assert loop.order_history(cids[0]) == [] and loop.order_history(cids[1]) == []
+    assert [to for _, _, to in loop.order_history(cids[3])] == [
+        OrderState.CREATING, OrderState.OPEN, OrderState.FILLED]
+    loop.run(flat_ticks(2))  # more rows, no order: nothing more is forgotten
+    assert len(loop.order_history(cids[2])) == 3
+
+
 def test_guards_resize_then_first_refusal_wins(cache_dir: Path) -> None:
     script = [(1, NEW, BUY, MKT, IOC, 8.0, np.nan), (2, NEW, BUY, MKT, IOC, 8.0, np.nan),
               (3, NEW, BUY, MKT, IOC, 1.0, np.nan)]

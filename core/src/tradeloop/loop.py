@@ -103,8 +103,11 @@ class FusedLoop:
         self._events: list[np.ndarray] = []
         self._equity: list[np.ndarray] = []
         self._trans: list[np.ndarray] = []  # not yet drained by drain_transitions
-        self._hist: list[np.ndarray] = []  # everything, for order_history (bounded)
-        self._hist_rows = 0
+        # order_history: transitions not yet indexed, and valid ones by client id (oldest
+        # order first); indexed on demand, so a backtest, which never asks, never pays
+        self._hist: list[np.ndarray] = []
+        self._by_order: dict[int, list[tuple[int, int, int]]] = {}
+        self._hist_rows = 0  # rows in both
         self.history_limit = 4_000_000  # transition rows kept for order_history
         self._guards = [i for i, c in enumerate(self.components) if c.kind == ComponentKind.GUARD]
 
@@ -209,10 +212,7 @@ class FusedLoop:
                 rows = ks.trans_log[:n].copy()
                 kc[KC_NTRANS] = 0
                 self._trans.append(rows)
-                self._hist.append(rows)
-                self._hist_rows += n
-                while self._hist_rows > self.history_limit and len(self._hist) > 1:
-                    self._hist_rows -= self._hist.pop(0).shape[0]
+                self._keep_history(rows)
         if kc[KC_LOG_LOST]:
             log.warning("fused loop lost %d log rows (log capacity too small for one chunk)",
                         int(kc[KC_LOG_LOST]))
@@ -250,23 +250,45 @@ class FusedLoop:
         marks a refused, invalid one)."""
         return self._take("_trans", TRANSITION_DTYPE)
 
-    def order_history(self, client_id: int) -> list[tuple[int, OrderState, OrderState]]:
-        """Valid transitions of ``client_id`` as (ts_ns, from_state, to_state), oldest first.
+    def _keep_history(self, rows: np.ndarray) -> None:
+        """Queue transition rows for order_history (caller holds the lock)."""
+        self._hist.append(rows)
+        self._hist_rows += rows.shape[0]
+        self._forget()
 
-        Covers the last ``history_limit`` transitions of the run (older ones are forgotten).
+    def _forget(self) -> None:
+        # past the limit: the oldest indexed orders go first, then the oldest queued rows
+        while self._hist_rows > self.history_limit:
+            if self._by_order:
+                self._hist_rows -= len(self._by_order.pop(next(iter(self._by_order))))
+            elif len(self._hist) > 1:
+                self._hist_rows -= self._hist.pop(0).shape[0]
+            else:
+                break
+
+    def order_history(self, client_id: int,
+                      start: int = 0) -> list[tuple[int, OrderState, OrderState]]:
+        """Valid transitions of ``client_id`` as (ts_ns, from_state, to_state), oldest first,
+        from its ``start``-th on.
+
+        Covers about the last ``history_limit`` transitions of the run: the oldest orders'
+        are forgotten first. Each call indexes only the rows that arrived since the last,
+        and ``start`` skips what a caller has seen (an order replaced all day has
+        thousands), so asking after every report stays cheap however long the run.
         """
         with self._lock:
-            if len(self._hist) > 1:
-                self._hist = [np.concatenate(self._hist)]
-            if not self._hist:
-                return []
-            h = self._hist[0]
-        sel = h[(h["client_id"] == int(client_id)) & (h["valid"] != 0)]
-        return [
-            (int(ts), OrderState(int(f)), OrderState(int(t)))
-            for ts, f, t in zip(sel["ts"].tolist(), sel["from_state"].tolist(),
-                                sel["to_state"].tolist(), strict=True)
-        ]
+            index = self._by_order
+            for h in self._hist:
+                valid = h[h["valid"] != 0]
+                self._hist_rows -= h.shape[0] - valid.shape[0]
+                for cid, ts, f, t in zip(valid["client_id"].tolist(), valid["ts"].tolist(),
+                                         valid["from_state"].tolist(),
+                                         valid["to_state"].tolist(), strict=True):
+                    index.setdefault(cid, []).append((ts, f, t))
+            self._hist = []
+            self._forget()
+            rows = index.get(int(client_id), [])[max(0, int(start)):]
+        return [(ts, OrderState(f), OrderState(t)) for ts, f, t in rows]
 
     def stepping(self, on: bool) -> None:
         """Live (replay): take ticks only as :meth:`allow_ticks` allows, one a poll, hold

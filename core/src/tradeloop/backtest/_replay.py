@@ -111,10 +111,13 @@ def run_replay(
     feed = LockstepFeed(iter(chunks), speed, default_equity_interval(start_ns, end_ns))
     with tempfile.TemporaryDirectory(prefix="tradeloop-replay-") as tmp:
         state = Path(state_dir) if state_dir else Path(tmp)
+        # ends as a backtest does, orders left resting: a cancel on stop would wait for a
+        # venue that no further tick moves
         settings = EngineSettings.from_config(
             config, journal=str(state / "journal.sqlite"), kill_file="", ops_enabled=False,
             stop_when_feeds_end=True, stamp_recv=False, reconnect_feeds=False,
             stale_after_s=1e9, journal_sync="normal", snapshot=str(state / "snapshot.json"),
+            cancel_on_stop=False,
         )
         broker = _paper_broker(config, universe)
         # one simulated venue serves every venue of the universe; the engine gets a view

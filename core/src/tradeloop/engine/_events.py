@@ -128,16 +128,16 @@ class EventBroadcaster:
         if reps.shape[0]:
             touched.update(int(c) for c in reps["client_id"])
         for cid in sorted(touched):
-            hist = loop.order_history(cid)
             done = self._seen.get(cid, 0)
-            for ts, frm, to in hist[done:]:
+            hist = loop.order_history(cid, done)
+            for ts, frm, to in hist:
                 slot = loop.ctx.orders[cid & (loop.ctx.orders.shape[0] - 1)]
                 up = OrderUpdate(client_id=cid, venue=u.venues[int(slot["venue"])],
                                  symbol=u.symbols[int(slot["symbol"])], from_state=frm,
                                  to_state=to, ts=ts, reason=_reason(int(slot["reason"])))
                 self.record("order_update", client_id=cid, from_state=frm.name, to_state=to.name)
                 self._call("tradeloop_order_update", order=up)
-            self._seen[cid] = len(hist)
+            self._seen[cid] = done + len(hist)
         if len(self._seen) > 200_000:  # bound memory: forget the oldest ids
             for cid in sorted(self._seen)[:100_000]:
                 del self._seen[cid]

@@ -160,19 +160,16 @@ class ProcessLoop(FusedLoop):
                 rows = ring.pop_many(n)
                 getattr(self, attr).append(rows)
                 if attr == "_trans":
-                    self._hist.append(rows)
-                    self._hist_rows += rows.shape[0]
-                    while self._hist_rows > self.history_limit and len(self._hist) > 1:
-                        self._hist_rows -= self._hist.pop(0).shape[0]
+                    self._keep_history(rows)
 
     def _take(self, attr: str, dtype: np.dtype[Any]) -> np.ndarray:
         self._collect()
         return super()._take(attr, dtype)
 
-    def order_history(self, client_id: int) -> list[Any]:
+    def order_history(self, client_id: int, start: int = 0) -> list[Any]:
         """As :meth:`FusedLoop.order_history`, after taking what the loop process sent."""
         self._collect()
-        return super().order_history(client_id)
+        return super().order_history(client_id, start)
 
     def check_params(self, index: int, params: Any) -> None:
         """TypeError unless ``params`` can be written over component ``index``'s in place."""
