@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from array import array
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -104,9 +105,10 @@ class FusedLoop:
         self._equity: list[np.ndarray] = []
         self._trans: list[np.ndarray] = []  # not yet drained by drain_transitions
         # order_history: transitions not yet indexed, and valid ones by client id (oldest
-        # order first); indexed on demand, so a backtest, which never asks, never pays
+        # order first, each as flat (ts, from, to) int64 triples: 24 bytes a transition);
+        # indexed on demand, so a backtest, which never asks, never pays
         self._hist: list[np.ndarray] = []
-        self._by_order: dict[int, list[tuple[int, int, int]]] = {}
+        self._by_order: dict[int, array[int]] = {}
         self._hist_rows = 0  # rows in both
         self.history_limit = 4_000_000  # transition rows kept for order_history
         self._guards = [i for i, c in enumerate(self.components) if c.kind == ComponentKind.GUARD]
@@ -260,7 +262,7 @@ class FusedLoop:
         # past the limit: the oldest indexed orders go first, then the oldest queued rows
         while self._hist_rows > self.history_limit:
             if self._by_order:
-                self._hist_rows -= len(self._by_order.pop(next(iter(self._by_order))))
+                self._hist_rows -= len(self._by_order.pop(next(iter(self._by_order)))) // 3
             elif len(self._hist) > 1:
                 self._hist_rows -= self._hist.pop(0).shape[0]
             else:
@@ -284,11 +286,16 @@ class FusedLoop:
                 for cid, ts, f, t in zip(valid["client_id"].tolist(), valid["ts"].tolist(),
                                          valid["from_state"].tolist(),
                                          valid["to_state"].tolist(), strict=True):
-                    index.setdefault(cid, []).append((ts, f, t))
+                    rows = index.get(cid)
+                    if rows is None:
+                        rows = index[cid] = array("q")
+                    rows.extend((ts, f, t))
             self._hist = []
             self._forget()
-            rows = index.get(int(client_id), [])[max(0, int(start)):]
-        return [(ts, OrderState(f), OrderState(t)) for ts, f, t in rows]
+            seen = index.get(int(client_id))
+            flat = seen[3 * max(0, int(start)):].tolist() if seen is not None else []
+        return [(flat[i], OrderState(flat[i + 1]), OrderState(flat[i + 2]))
+                for i in range(0, len(flat), 3)]
 
     def stepping(self, on: bool) -> None:
         """Live (replay): take ticks only as :meth:`allow_ticks` allows, one a poll, hold
