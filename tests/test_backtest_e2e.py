@@ -9,10 +9,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from base64 import b64decode
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -231,3 +234,59 @@ def test_embedded_default_is_the_example() -> None:
     from tradeloop.cli._backtest import default_config_path
 
     assert default_config_path().read_text() == (ROOT / "examples" / "ema_cross.toml").read_text()
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "tradeloop-data"]
+
+
+def test_a_backtest_reads_ahead_and_gives_the_same_results() -> None:
+    from tradeloop._registry import Registry
+    from tradeloop.backtest import run_backtest
+    from tradeloop.config import load_config
+
+    cfg = load_config(ROOT / "examples" / "ema_cross.toml")
+    first = run_backtest(cfg, start="2024-01-01", end="2024-01-01T03:00")
+    served = []
+
+    class Recording:
+        """Every chunk of the synthetic market, small chunks: many reads ahead."""
+
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def chunks(self, **kw: object) -> Iterator[np.ndarray]:
+            for c in self.inner.chunks(**kw):  # type: ignore[attr-defined]
+                for a in range(0, len(c), 4096):
+                    served.append(len(c[a : a + 4096]))
+                    yield c[a : a + 4096]
+
+    reg = Registry()
+    provider = reg.call(reg.build(cfg).data, "tradeloop_data_provider", universe=cfg.universe.to_universe())
+    second = run_backtest(cfg, start="2024-01-01", end="2024-01-01T03:00", provider=Recording(provider))
+    assert sum(served) == second.n_ticks == first.n_ticks
+    assert second.fills.tobytes() == first.fills.tobytes() and len(first.fills) > 0
+    assert not _reader_threads()
+
+
+def test_a_source_failing_mid_run_fails_the_backtest_with_its_error() -> None:
+    from tradeloop._registry import Registry
+    from tradeloop.backtest import run_backtest
+    from tradeloop.config import load_config
+
+    cfg = load_config(ROOT / "examples" / "ema_cross.toml")
+    reg = Registry()
+    market = reg.call(reg.build(cfg).data, "tradeloop_data_provider", universe=cfg.universe.to_universe())
+
+    class Failing:
+        """Two chunks of the market, then the disk goes away."""
+
+        def chunks(self, **kw: object) -> Iterator[np.ndarray]:
+            for i, c in enumerate(market.chunks(**kw)):  # type: ignore[union-attr]
+                if i == 2:
+                    raise OSError("disk went away at row 131,072")
+                yield c
+
+    with pytest.raises(OSError, match="row 131,072"):
+        run_backtest(cfg, start="2024-01-01", end="2024-01-01T06:00", provider=Failing())
+    assert not _reader_threads()

@@ -16,7 +16,8 @@ def _label(bar: TickProgress) -> str:
 def test_phases_say_what_the_run_is_doing() -> None:
     bar = TickProgress(Console(file=io.StringIO(), force_terminal=True, width=200))
     bar.start(0, 10**12)
-    assert _label(bar) == "reading data"
+    # the runner loads the loop before it reads any data
+    assert _label(bar) == "loading the fused loop"
     bar.phase("compile")
     assert _label(bar) == "loading the fused loop"
     # still waiting past the hint: a first run is compiling, and the bar says so

@@ -92,7 +92,8 @@ class DataProvider(Protocol):
         end_ns: int | None = None,
         symbols: Sequence[str] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Historical ticks in bounded chunks."""
+        """Historical ticks in bounded chunks; a yielded chunk is the consumer's (it may be
+        read ahead of the loop and gets quality flags written into it): never reuse its memory."""
 
     def stream(self) -> AsyncIterator[np.ndarray]:
         """Live ticks in small batches; ends when the source ends."""

@@ -36,9 +36,8 @@ COMPILE_HINT_S = 3.0
 class RunProgress(Protocol):
     """What the runner reports progress to.
 
-    It also calls ``phase(name)``, when the object has one: ``"compile"`` when the first
-    chunk of data is in hand and the fused loop is compiled or loaded, ``"run"`` when ticks
-    start to flow.
+    It also calls ``phase(name)``, when the object has one: ``"compile"`` while the fused
+    loop is compiled or loaded (before any data is read), ``"run"`` from then on.
     """
 
     def start(self, start_ns: int | None, end_ns: int | None) -> None:
@@ -68,14 +67,11 @@ class NullProgress:
 
 
 class _PhaseColumn(ProgressColumn):
-    """What the run is doing: reading data, loading or compiling the loop, or running."""
+    """What the run is doing: loading or compiling the loop, or running."""
 
     def render(self, task: Task) -> Text:
-        phase = task.fields.get("phase", "run")
-        if phase == "run":
+        if task.fields.get("phase", "run") == "run":
             return Text("backtest", style="bold")
-        if phase != "compile":
-            return Text("reading data", style="bold")
         if time.perf_counter() - task.fields.get("since", 0.0) < COMPILE_HINT_S:
             return Text("loading the fused loop", style="bold")
         return Text("compiling the fused loop (first run only)", style="bold yellow")
@@ -117,7 +113,7 @@ class TickProgress:
         total = float(end_ns - start_ns) if known else None  # type: ignore[operator]
         self._t0 = time.perf_counter()
         self._task = self._progress.add_task(
-            "run", total=total, ticks=0, rate=0.0, phase="data", since=self._t0)
+            "run", total=total, ticks=0, rate=0.0, phase="compile", since=self._t0)
         self._progress.start()
 
     def phase(self, name: str) -> None:

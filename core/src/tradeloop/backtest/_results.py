@@ -77,7 +77,8 @@ class BacktestResults:
     n_ticks: int = 0
     #: wall time of the run, without ``warmup_s`` (compiling or loading the fused loop)
     elapsed_s: float = 0.0
-    #: the part of ``elapsed_s`` spent waiting for the data source (reading, generating)
+    #: the part of ``elapsed_s`` the loop waited for the data source: its reading or
+    #: generating beyond what overlapped the loop (the next chunk is read meanwhile)
     data_s: float = 0.0
     warmup_s: float = 0.0
     #: CPU time of this process over the same span as ``elapsed_s`` (what benchmarks on a

@@ -52,7 +52,7 @@ class Summary:
     elapsed_s: float
     warmup_s: float
     ticks_per_s: float
-    #: seconds of ``elapsed_s`` spent in the data source, and the rate without them
+    #: seconds of ``elapsed_s`` spent waiting for the data source, and the rate without them
     data_s: float
     loop_ticks_per_s: float
     initial_equity: Decimal
@@ -383,7 +383,7 @@ def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
     ]
     if s.data_s > 0:  # timed apart (a backtest; a replay's feeder thread is not)
         rows[-1:-1] = [
-            ("data_s", "of which reading data",
+            ("data_s", "of which waiting for data",
              f"{s.data_s:.1f}s of {s.elapsed_s:.1f}s ({s.data_s / s.elapsed_s:.0%})"),
             ("loop_ticks_per_s", "Ticks per second, data aside", f"{s.loop_ticks_per_s:,.0f}"),
         ]

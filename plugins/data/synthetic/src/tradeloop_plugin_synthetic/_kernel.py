@@ -76,7 +76,8 @@ def exponential(s: np.ndarray) -> float:
     return -math.log(1.0 - uniform(s))
 
 
-@numba.njit(cache=True)
+# nogil: a backtest reads the next chunk on a thread while the loop runs this one
+@numba.njit(cache=True, nogil=True)
 def generate(
     out: np.ndarray,
     rng: np.ndarray,
