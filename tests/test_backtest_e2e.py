@@ -7,9 +7,12 @@ import hashlib
 import html.parser
 import json
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
+import time
 from base64 import b64decode
 from collections.abc import Iterator
 from decimal import Decimal
@@ -290,3 +293,41 @@ def test_a_source_failing_mid_run_fails_the_backtest_with_its_error() -> None:
     with pytest.raises(OSError, match="row 131,072"):
         run_backtest(cfg, start="2024-01-01", end="2024-01-01T06:00", provider=Failing())
     assert not _reader_threads()
+
+
+def test_one_ctrl_c_delivered_twice_still_writes_the_partial_results(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C under `uv run` reaches the command twice (the process group's
+    SIGINT and uv's forwarded copy): the copy must not abort the writing of the results."""
+    out = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import tradeloop.loop as L
+        from tradeloop.cli import main
+
+        run = L.FusedLoop.run
+
+        def announcing(self, ticks):
+            if not getattr(announcing, "told", False):
+                announcing.told = True
+                print("RUNNING", flush=True)
+            return run(self, ticks)
+
+        L.FusedLoop.run = announcing
+        main(["backtest", "--to", "2024-03-01", "--out", {str(out)!r}, "--no-report", "--no-progress"])
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert p.stdout is not None and p.stdout.readline().strip() == "RUNNING"
+        time.sleep(0.5)  # 60 days of market: the run has ~20 s to go
+        os.kill(p.pid, signal.SIGINT)
+        time.sleep(0.02)
+        os.kill(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert "partial results written" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and 0 < summary["ticks"] < 60_000_000
+    assert pq.read_table(out / "fills.parquet").num_rows == summary["n_fills"]

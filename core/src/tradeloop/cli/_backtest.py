@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from ._interrupt import ctrl_c_once
+
 __all__ = ["backtest", "default_config_path", "replay", "sweep"]
 
 DEFAULT_CONFIG = "ema_cross.toml"
@@ -88,12 +90,13 @@ def backtest(config: str | None, start: str | None, end: str | None, symbols: st
     from ._render import stderr, stdout
 
     cfg = _load(config)
-    res = run_backtest(
-        cfg, start=start, end=end, symbols=_symbols(symbols),
-        progress=make_progress(progress, stderr()),
-    )
-    out_dir = _out_dir(out, cfg)
-    summary, paths = write_artifacts(res, out_dir, report=not no_report)
+    with ctrl_c_once():
+        res = run_backtest(
+            cfg, start=start, end=end, symbols=_symbols(symbols),
+            progress=make_progress(progress, stderr()),
+        )
+        out_dir = _out_dir(out, cfg)
+        summary, paths = write_artifacts(res, out_dir, report=not no_report)
     con = stdout()
     con.print(_summary_table(summary, f"Backtest: {res.name}"))
     con.print(f"results: {out_dir}{os.sep}", markup=False)
@@ -119,9 +122,10 @@ def replay(config: str | None, start: str | None, end: str | None, symbols: str 
 
     pace = parse_speed(speed)
     cfg = _load(config)
-    res = run_replay(cfg, speed=pace, start=start, end=end, symbols=_symbols(symbols))
-    out_dir = _out_dir(out, cfg, "-replay")
-    summary, paths = write_artifacts(res, out_dir, report=not no_report)
+    with ctrl_c_once():
+        res = run_replay(cfg, speed=pace, start=start, end=end, symbols=_symbols(symbols))
+        out_dir = _out_dir(out, cfg, "-replay")
+        summary, paths = write_artifacts(res, out_dir, report=not no_report)
     con = stdout()
     con.print(_summary_table(summary, f"Replay ({speed}): {res.name}"))
     con.print(f"results: {out_dir}{os.sep}", markup=False)
