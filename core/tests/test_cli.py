@@ -177,3 +177,29 @@ def test_demo_runs_on_the_embedded_default() -> None:
     assert "tradeloop demo" in proc.stdout and "components ready" in proc.stdout
     proc = run(["demo", "--show-config"])
     assert proc.returncode == 0 and '[broker]\nuse = "sim"' in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backtest", "--from", "2024-01-02", "--to", "2024-01-01"],
+         "to: found 2024-01-01T00:00:00+00:00, expected a time after the start, 2024-01-02T00:00:00+00:00"),
+        (["backtest", "--from", "yesterday"],
+         "from: found 'yesterday', expected an ISO date or date-time"),
+        (["backtest", "--symbols", "ETH-USD"],
+         "symbols: found 'ETH-USD', expected a symbol of the universe: BTC-USD"),
+        (["replay", "--symbols", "ETH-USD"],
+         "symbols: found 'ETH-USD', expected a symbol of the universe: BTC-USD"),
+        (["replay", "--speed", "fast"],
+         "Invalid value for '--speed': expected original, max or a number > 0, got 'fast'"),
+    ],
+)
+def test_bad_run_options_are_usage_errors_naming_the_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Caught before any loop is built: exit 2 and the bad value, no traceback."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and "Traceback" not in err

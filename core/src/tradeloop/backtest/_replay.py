@@ -24,7 +24,7 @@ from ..config import Config
 from ..engine._build import funded_broker
 from ._lockstep import LockstepFeed, VenueFirst
 from ._results import PRICE_DTYPE, BacktestResults
-from ._runner import _marks, default_equity_interval, to_ns
+from ._runner import _marks, default_equity_interval, run_window
 
 __all__ = ["LockstepFeed", "parse_speed", "run_replay"]
 
@@ -100,8 +100,7 @@ def run_replay(
     from ..engine import EngineSettings, build_engine, split_venues
 
     universe = config.universe.to_universe()
-    start_ns = to_ns(start if start is not None else config.backtest.start)
-    end_ns = to_ns(end if end is not None else config.backtest.end)
+    start_ns, end_ns = run_window(config, universe, start, end, symbols)
     reg = Registry(disabled=config.plugins.disabled)
     if provider is None:
         parts = reg.build(config)

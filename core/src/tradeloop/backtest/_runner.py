@@ -29,7 +29,7 @@ from ._prefetch import Prefetch
 from ._progress import NullProgress, RunProgress
 from ._results import PRICE_DTYPE, BacktestResults
 
-__all__ = ["build_components", "default_equity_interval", "run_backtest", "to_ns"]
+__all__ = ["build_components", "default_equity_interval", "run_backtest", "run_window", "to_ns"]
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 _PRICE_POINTS_PER_CHUNK = 512
 
 
-def to_ns(value: datetime | str | int | None) -> int | None:
-    """ns since the epoch from a datetime (naive = UTC), an ISO date/time string, or ns."""
+def to_ns(value: datetime | str | int | None, key: str = "") -> int | None:
+    """ns since the epoch from a datetime (naive = UTC), an ISO date/time string, or ns;
+    a ConfigError naming ``key`` for anything else."""
     if value is None:
         return None
     if isinstance(value, int):
@@ -47,10 +48,33 @@ def to_ns(value: datetime | str | int | None) -> int | None:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ConfigError(found=repr(value), expected="an ISO date or date-time, e.g. 2024-01-01") from None
+            raise ConfigError(key=key, found=repr(value),
+                              expected="an ISO date or date-time, e.g. 2024-01-01") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1_000_000) * 1000
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
+
+
+def run_window(
+    config: Config, universe: Any, start: datetime | str | int | None, end: datetime | str | int | None,
+    symbols: Sequence[str] | None,
+) -> tuple[int | None, int | None]:
+    """(start_ns, end_ns) of a run: the overrides, else the config's ``[backtest]`` window;
+    a ConfigError naming the bad value (a date, an empty window, an unknown symbol)."""
+    start_ns = to_ns(start, "from") if start is not None else to_ns(config.backtest.start, "backtest.from")
+    end_ns = to_ns(end, "to") if end is not None else to_ns(config.backtest.end, "backtest.to")
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise ConfigError(key="to" if end is not None else "backtest.to", found=_iso(end_ns),
+                          expected=f"a time after the start, {_iso(start_ns)}")
+    for s in symbols or ():
+        if s not in universe.symbols:
+            raise ConfigError(key="symbols", found=repr(s),
+                              expected=f"a symbol of the universe: {', '.join(universe.symbols)}")
+    return start_ns, end_ns
 
 
 def default_equity_interval(start_ns: int | None, end_ns: int | None) -> int:
@@ -139,13 +163,7 @@ def run_backtest(
     progress = progress or NullProgress()
     phase = getattr(progress, "phase", None)  # optional (see RunProgress)
     universe = config.universe.to_universe()
-    if symbols:
-        for s in symbols:
-            universe.symbol_id(s)  # KeyError names the known symbols
-    start_ns = to_ns(start if start is not None else config.backtest.start)
-    end_ns = to_ns(end if end is not None else config.backtest.end)
-    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
-        raise ConfigError(key="backtest.to", found=f"{end_ns} ns", expected=f"after backtest.from ({start_ns} ns)")
+    start_ns, end_ns = run_window(config, universe, start, end, symbols)
     reg = Registry(disabled=config.plugins.disabled)
     configured, hot, names = build_components(config, universe, reg)
     provider = provider if provider is not None else configured

@@ -74,6 +74,15 @@ def _run_options(f: Any) -> Any:
     return f
 
 
+def _speed(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, float]:
+    from ..backtest._replay import parse_speed
+
+    try:
+        return value, parse_speed(value)
+    except ValueError:
+        raise click.BadParameter(f"expected original, max or a number > 0, got {value!r}") from None
+
+
 @click.command("backtest")
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @_run_options
@@ -111,23 +120,23 @@ def backtest(config: str | None, start: str | None, end: str | None, symbols: st
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @_run_options
 @click.option("--speed", default="max", show_default=True, metavar="original|N|max",
-              help="Pace: recorded timing, N times faster, or as fast as possible.")
+              callback=_speed, help="Pace: recorded timing, N times faster, or as fast as possible.")
 @click.option("--no-report", is_flag=True, help="Skip the HTML report and charts.")
 def replay(config: str | None, start: str | None, end: str | None, symbols: str | None,
-           out: str | None, speed: str, no_report: bool) -> None:
+           out: str | None, speed: tuple[str, float], no_report: bool) -> None:
     """Replay CONFIG's recorded ticks through the live engine path (paper, simulated venue)."""
     from ..backtest import write_artifacts
-    from ..backtest._replay import parse_speed, run_replay
+    from ..backtest._replay import run_replay
     from ._render import stdout
 
-    pace = parse_speed(speed)
+    speed_text, pace = speed
     cfg = _load(config)
     with ctrl_c_once():
         res = run_replay(cfg, speed=pace, start=start, end=end, symbols=_symbols(symbols))
         out_dir = _out_dir(out, cfg, "-replay")
         summary, paths = write_artifacts(res, out_dir, report=not no_report)
     con = stdout()
-    con.print(_summary_table(summary, f"Replay ({speed}): {res.name}"))
+    con.print(_summary_table(summary, f"Replay ({speed_text}): {res.name}"))
     con.print(f"results: {out_dir}{os.sep}", markup=False)
     if "report" in paths:
         con.print(f"report:  {paths['report']}", markup=False)
