@@ -159,6 +159,20 @@ def test_arbitrate_chooses_nothing_when_costs_win() -> None:
     assert ctx.signals[1, slots.CHOSEN] == -1 and ctx.signals[1, slots.SCORE] == 0
 
 
+def test_arbitrate_counts_a_round_trip_of_taker_fees() -> None:
+    # the stages trade with market orders: a 5 bps forecast beats a 2 bps spread, but not
+    # the spread plus 2 bps of taker fee in and 2 out
+    chosen = []
+    for fee in (0.0, 0.0002):
+        hp = hot(Arbitrate, horizons=(1,), impact_bps=0.0)
+        ctx = make_context(1, 2)
+        ctx.specs[0, 1]["taker_fee"] = fee
+        ctx.signals[1, slots.BLEND] = 5e-4
+        drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0, 100.1]))
+        chosen.append(ctx.signals[1, slots.CHOSEN])
+    assert chosen == [0, -1]
+
+
 def test_gate_barrier_hysteresis_and_spread() -> None:
     hp = hot(Gate, barrier=1.0, hold_fraction=0.5, max_spread_bps=5.0)
     ctx = make_context(1, 2)
@@ -212,6 +226,23 @@ def test_size_waits_while_its_order_works() -> None:
     ctx.positions[0, 1]["qty"] = 2.0
     intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0]), fills=False)
     assert [(int(x["side"]), float(x["qty"])) for x in intents] == [(int(Side.SELL), 6.0)]
+
+
+def test_size_does_not_resend_an_order_that_filled_nothing() -> None:
+    # refused by a guard or the kill switch (no order is kept here: fills=False), the same
+    # target would ask again on every tick
+    hp = hot(Size, max_position=4.0, full_score=2.0, vol_target_bps=1e9, band=0.1)
+    ctx = make_context(1, 2)
+    row = ctx.signals[1]
+    row[slots.GATE], row[slots.SCORE] = 1, 1.0
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0] * 5), fills=False)
+    assert [(int(x["side"]), float(x["qty"])) for x in intents] == [(int(Side.BUY), 2.0)]
+    row[slots.SCORE] = 1.15  # target 2.3: within the band (0.4) of the refused 2.0
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0] * 5), fills=False)
+    assert intents.size == 0
+    row[slots.SCORE] = -1.0  # target -2: a new decision, asked once
+    intents, _ = drive(hp.on_tick, hp.params, hp.state, ctx, _quotes([100.0] * 5), fills=False)
+    assert [(int(x["side"]), float(x["qty"])) for x in intents] == [(int(Side.SELL), 2.0)]
 
 
 def test_size_shrinks_in_high_volatility() -> None:

@@ -200,7 +200,7 @@ class Size(_Stage):
         rec = params_array(
             {**_ids(p, universe), **_floats(p, "max_position", "full_score", "vol_target_bps", "band", "alpha")}
         )
-        return rec, np.zeros(4), _decide.size_on_tick
+        return rec, np.zeros(6), _decide.size_on_tick
 
 
 class Risk(_Stage):

@@ -2,11 +2,12 @@
 
 arbitrate: for each horizon H with blended forecast ``e`` (log return over H ticks)::
 
-    cost  = spread / mid  +  impact_bps * 1e-4 * sqrt(order_qty / touch size)
+    cost  = spread / mid  +  2 * taker fee  +  impact_bps * 1e-4 * sqrt(order_qty / touch size)
     vt    = min(1, sqrt(var_slow / var_fast))        volatility timing
     score = vt * (|e| - cost) / (sigma_tick * sqrt(H))
 
-and the horizon with the best positive score wins (``SCORE`` is signed by ``e``).
+and the horizon with the best positive score wins (``SCORE`` is signed by ``e``). The
+spread and the fee are a round trip's: the stages trade with market orders, in and out.
 
 gate: open when a horizon was chosen, ``|SCORE| >= barrier`` (``barrier * hold_fraction``
 to stay open: hysteresis) and the spread is at most ``max_spread_bps``.
@@ -15,7 +16,10 @@ size: while the gate is open, ``target = clip(SCORE / full_score, -1, 1) * max_p
 min(1, vol_target / sigma)``; an order goes out only when the target differs from the
 position by more than ``band * max_position`` (the no-trade band), and only while no
 earlier order of the stage is in flight: position plus the last order's working quantity
-forgets any order before it, so several in flight let the position run past its limit.
+forgets any order before it, so several in flight let the position run past its limit. An
+order that filled nothing (refused by a guard or the kill switch, rejected, no liquidity)
+is not sent again until the target moves by more than the band: no order on every tick
+while a guard says no.
 
 risk: bounds every NEW intent on its instrument emitted earlier in this iteration (the
 sizing stage's) by the position limit, the order size and notional caps; an intent left
@@ -78,7 +82,7 @@ def arbitrate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     best_score = 0.0
     if vf > 0.0:
         b = ctx.books[v, s]
-        cost = _spread_rel(ctx, v, s, p["default_spread_bps"])
+        cost = _spread_rel(ctx, v, s, p["default_spread_bps"]) + 2.0 * ctx.specs[v, s]["taker_fee"]
         depth = min(b["bid_size"], b["ask_size"])
         impact = p["impact_bps"] * 1e-4
         if depth > 0.0:
@@ -112,7 +116,8 @@ def gate_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     row[GATE] = state[0]
 
 
-# size state: [last price, last ts, variance rate per second, last cid]
+# size state: [last price, last ts, variance rate per second, last cid, target and position
+# when it was sent]
 @numba.njit(cache=True)
 def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     """Volatility-scaled target with a no-trade band; emits a market order for the gap."""
@@ -138,15 +143,21 @@ def size_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     row[TARGET] = target
     if order_in_flight(ctx, int(state[3])):
         return  # the target is recomputed on every tick: the next one after the fill trades
-    gap = target - ctx.positions[v, s]["qty"]
-    if abs(gap) <= p["band"] * p["max_position"]:
+    pos = ctx.positions[v, s]["qty"]
+    gap = target - pos
+    band = p["band"] * p["max_position"]
+    if abs(gap) <= band:
         return
+    if state[3] > 0 and pos == state[5] and abs(target - state[4]) <= band:
+        return  # the last order filled nothing: not again for (about) the same target
     qty = round_to_lot(abs(gap), ctx.specs[v, s]["lot_step"])
     if not qty > 0.0:
         return
     cid = submit(ctx, p["source"], v, s, _BUY if gap > 0 else _SELL, _MARKET, _IOC, qty, np.nan)
     if cid > 0:
         state[3] = cid
+        state[4] = target
+        state[5] = pos
 
 
 @numba.njit(cache=True)
