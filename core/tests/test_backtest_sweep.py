@@ -53,6 +53,13 @@ def test_grid_and_random_points() -> None:
     assert all(isinstance(p.overrides["a"], int) and 1 <= p.overrides["a"] <= 5 for p in r1)
     assert all(0.0 <= p.overrides["b"] <= 1.0 for p in r1)
     assert {p.overrides["c"] for p in r1} == {"x", "y"}
+    # distinct points: a small discrete space is sampled without replacement, and asking
+    # for more points than it has gives each configuration once
+    r3 = random_points({"a": (1, 3), "c": ["x", "y", "y"]}, 4, seed=1)
+    assert len({tuple(p.overrides.items()) for p in r3}) == 4
+    r4 = random_points({"a": [100, 200, 400]}, 10, seed=0)
+    assert sorted(p.overrides["a"] for p in r4) == [100, 200, 400]
+    assert [p.index for p in r4] == [0, 1, 2]
 
 
 def _fake_runner(doc: Any, ov: Any, source: str) -> dict[str, Any]:

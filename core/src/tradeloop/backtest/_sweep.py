@@ -157,22 +157,46 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
     ]
 
 
+#: a finite space of at most this many configurations is enumerated and sampled without
+#: replacement; a larger one is sampled point by point, repeats drawn again
+_ENUMERATE_MAX = 100_000
+
+
+def _values(dom: Sequence[Any] | tuple[Any, Any]) -> Sequence[Any] | None:
+    """Every value of a domain, or None for a float range (uncountable)."""
+    if isinstance(dom, tuple):
+        lo, hi = dom
+        return range(lo, hi + 1) if isinstance(lo, int) and isinstance(hi, int) else None
+    return list(dict.fromkeys(dom))  # a value listed twice is one configuration
+
+
 def random_points(
     space: Mapping[str, Sequence[Any] | tuple[Any, Any]], n: int, seed: int = 0
 ) -> list[SweepPoint]:
-    """``n`` random points: a list is sampled uniformly, an (lo, hi) tuple uniformly in range
-    (integers when both ends are integers, inclusive)."""
+    """``n`` distinct random points: a list is sampled uniformly, an (lo, hi) tuple uniformly
+    in range (integers when both ends are integers, inclusive). A space with fewer than
+    ``n`` configurations gives each of them once."""
     rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        ov: dict[str, Any] = {}
-        for path, dom in space.items():
-            if isinstance(dom, tuple):
-                lo, hi = dom
-                ov[path] = rng.randint(lo, hi) if isinstance(lo, int) and isinstance(hi, int) else rng.uniform(lo, hi)
-            else:
-                ov[path] = rng.choice(list(dom))
-        out.append(SweepPoint(i, ov))
+    paths = list(space)
+    values = [_values(space[p]) for p in paths]
+    size: int | None = 1
+    for v in values:
+        size = None if v is None or size is None else size * len(v)
+    if size is not None:
+        n = min(n, size)
+        if size <= _ENUMERATE_MAX:
+            combos = rng.sample(list(itertools.product(*values)), n)  # type: ignore[arg-type]
+            return [SweepPoint(i, dict(zip(paths, c, strict=True))) for i, c in enumerate(combos)]
+    out: list[SweepPoint] = []
+    seen: set[tuple[Any, ...]] = set()
+    while len(out) < n:
+        combo = tuple(
+            rng.choice(v) if v is not None else rng.uniform(*space[p])
+            for p, v in zip(paths, values, strict=True)
+        )
+        if combo not in seen:
+            seen.add(combo)
+            out.append(SweepPoint(len(out), dict(zip(paths, combo, strict=True))))
     return out
 
 

@@ -177,6 +177,9 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
         raise click.UsageError(str(exc)) from None
     if n_random:
         points = random_points(space, n_random, seed)
+        if len(points) < n_random:
+            stderr().print(f"--random {n_random}: the space has only {len(points)} distinct "
+                           "configurations; running each once", highlight=False)
     else:
         ranges = [p for p, v in space.items() if isinstance(v, tuple)]
         if ranges:
