@@ -66,3 +66,11 @@ def test_an_error_of_the_source_is_raised_to_the_consumer_after_the_chunks_befor
         pf.get()
     pf.close()
     assert not _reader_threads()
+
+
+def test_a_source_that_is_not_iterable_is_an_error_not_a_hang() -> None:
+    pf = Prefetch(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not iterable"):
+        pf.get()
+    pf.close()
+    assert not _reader_threads()

@@ -46,8 +46,9 @@ class Prefetch:
         return False
 
     def _read(self, chunks: Iterable[np.ndarray]) -> None:
-        it = iter(chunks)
+        it = None
         try:
+            it = iter(chunks)
             for chunk in it:
                 if not self._put((np.ascontiguousarray(chunk), None)):
                     return
