@@ -138,3 +138,35 @@ def test_bad_params() -> None:
         AvellanedaStoikov.Params(venue="sim", symbol="BTC", min_spread_bps=10, max_spread_bps=5)
     with pytest.raises(ValueError, match="levels"):
         AvellanedaStoikov.Params(venue="sim", symbol="BTC", levels=0)
+
+
+def test_a_settled_slot_is_exactly_one_reconcile_leaves_alone() -> None:
+    """The inlined pre-check decides as _reconcile does: over every case of a slot (nothing
+    resting, live, pending cancel, another order in the table row; a price wanted or not,
+    near or beyond requote_bps), it says "settled" exactly when _reconcile sends nothing
+    and changes nothing."""
+    from tradeloop_plugin_market_maker._kernel import S_SLOTS, _reconcile, _settled
+    from tradeloop_sdk import OrderState
+
+    hp, _ = setup(requote_bps=1.0, levels=1)
+    p = hp.params[0]
+    m = 100.0
+    cases = 0
+    for cid in (0, 5):
+        for row_cid in (5, 4101):  # 4101 shares row 5 of a 4096-row table
+            for state in (OrderState.CREATING, OrderState.OPEN, OrderState.PENDING_CANCEL, OrderState.FILLED):
+                for asked in (100.0, 99.995, 99.99, 99.98):
+                    for px in (100.0, math.nan):
+                        ctx = make_context(1, 1)
+                        st = hp.state.copy()
+                        st[S_SLOTS], st[S_SLOTS + 1] = cid, asked
+                        o = ctx.orders[5 & (ctx.orders.shape[0] - 1)]
+                        o["client_id"], o["state"], o["qty"] = row_cid, int(state), 1.0
+                        settled = _settled(p, st, ctx, 0, px, m)
+                        before = st.copy()
+                        ctx.counts[0] = 0
+                        _reconcile(p, st, ctx, 0, int(Side.BUY), px, m)
+                        acted = ctx.counts[0] > 0 or not np.array_equal(st, before, equal_nan=True)
+                        assert settled == (not acted), (cid, row_cid, state, asked, px)
+                        cases += 1
+    assert cases == 128

@@ -22,6 +22,7 @@ from ._layout import (
     B_BID,
     B_BID_SIZE,
     B_LAST,
+    C_DEAD,
     C_NEXT_VOI,
     C_NLIVE,
     C_NOW,
@@ -428,7 +429,9 @@ def on_intent(params: Any, st: Any, ctx: Any, i: int) -> None:
     st.ctr[C_PI_TAIL] = tail + 1
 
 
-@numba.njit(cache=True)
+# Inlined into _tick_full: an out-of-line call passes every array of the venue's state and
+# of the Context, and on a tick with quotes resting that cost more than the work it does.
+@numba.njit(cache=True, inline="always")
 def _apply_tick(params: Any, st: Any, ctx: Any, tick: Any, now: int) -> None:
     v = tick["venue"]
     s = tick["symbol"]
@@ -483,9 +486,10 @@ def _tick_full(params: Any, st: Any, ctx: Any, tick: Any) -> None:
     if now > st.ctr[C_NOW]:
         st.ctr[C_NOW] = now
     _apply_tick(params, st, ctx, tick, now)
-    if st.ctr[C_NLIVE] > 0:
+    if st.ctr[C_NLIVE] > 0 and st.ctr[C_DEAD] != 0:
         compact(st)
-    deliver_due(st, ctx, now)
+    if st.ctr[C_RI_HEAD] != st.ctr[C_RI_TAIL]:  # tested here: a call to learn "none" costs more
+        deliver_due(st, ctx, now)
 
 
 @numba.njit(cache=True, inline="always")

@@ -50,6 +50,7 @@ _SELL = int(Side.SELL)
 _LIMIT = int(OrderType.LIMIT)
 _POST = int(TimeInForce.POST_ONLY)
 _PENDING_CANCEL = int(OrderState.PENDING_CANCEL)
+_CREATING = int(OrderState.CREATING)
 
 
 def state_size(levels: int) -> int:
@@ -103,6 +104,22 @@ def _reconcile(p: Any, state: Any, ctx: Any, k: int, side: int, px: float, m: fl
         state[S_SUBMITS] += 1
 
 
+@numba.njit(cache=True, inline="always")
+def _settled(p: Any, state: Any, ctx: Any, k: int, px: float, m: float) -> bool:
+    """Nothing for :func:`_reconcile` to do on slot ``k``, decided as it decides: the quote
+    rests within ``requote_bps`` of ``px`` or is being cancelled, or none rests and none is
+    wanted. Inlined, so a settled slot costs no call: an out-of-line call passes every array
+    of the Context, four times a tick."""
+    at = S_SLOTS + 2 * k
+    cid = int(state[at])
+    o = ctx.orders[cid & (ctx.orders.shape[0] - 1)]
+    if cid <= 0 or o["client_id"] != cid or not _CREATING <= o["state"] <= _PENDING_CANCEL:
+        return math.isnan(px)
+    if o["state"] == _PENDING_CANCEL:
+        return True
+    return not math.isnan(px) and not abs(px - state[at + 1]) > p["requote_bps"] * 1e-4 * m
+
+
 @numba.njit(cache=True)
 def quotes(p: Any, state: Any, m: float, pos: float, best_bid: float, best_ask: float,
            tick_size: float, out: Any) -> None:
@@ -153,4 +170,5 @@ def as_on_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
     desired = state[S_SLOTS + 4 * L : S_SLOTS + 6 * L]  # scratch: no allocation per tick
     quotes(p, state, m, ctx.positions[v, s]["qty"], b["bid"], b["ask"], ctx.specs[v, s]["tick_size"], desired)
     for k in range(2 * L):
-        _reconcile(p, state, ctx, k, _BUY if k < L else _SELL, desired[k], m)
+        if not _settled(p, state, ctx, k, desired[k], m):
+            _reconcile(p, state, ctx, k, _BUY if k < L else _SELL, desired[k], m)
