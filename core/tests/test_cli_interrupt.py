@@ -8,6 +8,7 @@ import signal
 import time
 
 import pytest
+from tradeloop._interrupts import note_interrupt
 from tradeloop.cli._interrupt import ctrl_c_once
 
 
@@ -36,3 +37,14 @@ def test_an_ignored_sigint_stays_ignored() -> None:
             _sigint()  # nothing happens
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_copy_of_a_ctrl_c_an_engine_took_is_ignored_too() -> None:
+    # a replay's engine takes the first SIGINT with its own handler (a graceful stop) and
+    # notes it; uv's copy then reaches the CLI's handler
+    with ctrl_c_once(repeat_s=0.3):
+        note_interrupt()
+        _sigint()
+        time.sleep(0.35)
+        with pytest.raises(KeyboardInterrupt):
+            _sigint()

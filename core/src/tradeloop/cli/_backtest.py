@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ._interrupt import ctrl_c_once
+from ._interrupt import await_copy, ctrl_c_once
 
 __all__ = ["backtest", "default_config_path", "replay", "sweep"]
 
@@ -74,6 +74,22 @@ def _run_options(f: Any) -> Any:
     return f
 
 
+def _print_run(title: str, summary: Any, out_dir: Path, paths: dict[str, Path], interrupted: bool) -> None:
+    """The summary table and where the results are; exit 130 after an interrupted run
+    (called inside :func:`ctrl_c_once`)."""
+    from ._render import stderr, stdout
+
+    con = stdout()
+    con.print(_summary_table(summary, title))
+    con.print(f"results: {out_dir}{os.sep}", markup=False)
+    if "report" in paths:
+        con.print(f"report:  {paths['report']}", markup=False)
+    if interrupted:
+        stderr().print("[yellow]interrupted[/]: partial results written")
+        await_copy()
+        sys.exit(130)
+
+
 def _speed(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, float]:
     from ..backtest._replay import parse_speed
 
@@ -96,7 +112,7 @@ def backtest(config: str | None, start: str | None, end: str | None, symbols: st
     charts/*.png and report.html (self-contained; opens offline).
     """
     from ..backtest import make_progress, run_backtest, write_artifacts
-    from ._render import stderr, stdout
+    from ._render import stderr
 
     cfg = _load(config)
     with ctrl_c_once():
@@ -106,14 +122,7 @@ def backtest(config: str | None, start: str | None, end: str | None, symbols: st
         )
         out_dir = _out_dir(out, cfg)
         summary, paths = write_artifacts(res, out_dir, report=not no_report)
-    con = stdout()
-    con.print(_summary_table(summary, f"Backtest: {res.name}"))
-    con.print(f"results: {out_dir}{os.sep}", markup=False)
-    if "report" in paths:
-        con.print(f"report:  {paths['report']}", markup=False)
-    if res.interrupted:
-        stderr().print("[yellow]interrupted[/]: partial results written")
-        sys.exit(130)
+        _print_run(f"Backtest: {res.name}", summary, out_dir, paths, res.interrupted)
 
 
 @click.command("replay")
@@ -127,7 +136,6 @@ def replay(config: str | None, start: str | None, end: str | None, symbols: str 
     """Replay CONFIG's recorded ticks through the live engine path (paper, simulated venue)."""
     from ..backtest import write_artifacts
     from ..backtest._replay import run_replay
-    from ._render import stdout
 
     speed_text, pace = speed
     cfg = _load(config)
@@ -135,13 +143,7 @@ def replay(config: str | None, start: str | None, end: str | None, symbols: str 
         res = run_replay(cfg, speed=pace, start=start, end=end, symbols=_symbols(symbols))
         out_dir = _out_dir(out, cfg, "-replay")
         summary, paths = write_artifacts(res, out_dir, report=not no_report)
-    con = stdout()
-    con.print(_summary_table(summary, f"Replay ({speed_text}): {res.name}"))
-    con.print(f"results: {out_dir}{os.sep}", markup=False)
-    if "report" in paths:
-        con.print(f"report:  {paths['report']}", markup=False)
-    if res.interrupted:
-        sys.exit(130)
+        _print_run(f"Replay ({speed_text}): {res.name}", summary, out_dir, paths, res.interrupted)
 
 
 @click.command("sweep")

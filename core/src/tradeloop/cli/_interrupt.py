@@ -5,7 +5,8 @@ README's commands) that group holds uv and this process, and uv forwards the sig
 to its child as well: one Ctrl-C arrives here twice, a few milliseconds apart. The first
 stops a backtest or replay, which then writes its partial results; the copy used to land
 in that writing and abort it (exit 1, nothing written). A second SIGINT within
-``REPEAT_S`` of the first is taken for that copy; a later one still aborts.
+``REPEAT_S`` of the first is taken for that copy, also when a running engine took the
+first (``tradeloop._interrupts``); a later one still aborts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+from .._interrupts import note_interrupt, since_interrupt
 
 #: seconds within which a second SIGINT is the first one's copy
 REPEAT_S = 1.0
@@ -32,13 +35,11 @@ def ctrl_c_once(repeat_s: float = REPEAT_S) -> Iterator[None]:
             or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
         yield
         return
-    last: list[float] = []
 
     def on_sigint(_signum: int, _frame: FrameType | None) -> None:
-        now = time.monotonic()
-        if last and now - last[-1] < repeat_s:
+        if since_interrupt() < repeat_s:
             return
-        last.append(now)
+        note_interrupt()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -46,3 +47,10 @@ def ctrl_c_once(repeat_s: float = REPEAT_S) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def await_copy(repeat_s: float = REPEAT_S) -> None:
+    """After an interrupt, wait out the rest of its window inside :func:`ctrl_c_once`: uv's
+    copy comes ~0.2 s after the first, and a command that has written its results by then
+    would otherwise be killed by it on the way out."""
+    time.sleep(max(0.0, repeat_s - since_interrupt()))

@@ -39,6 +39,7 @@ from tradeloop_sdk import (
 from tradeloop_sdk._breaker import CircuitBreaker
 from tradeloop_sdk._kill import kill_reason
 
+from .._interrupts import note_interrupt
 from .._rings import BLOCK, DROP_OLDEST, SpscRing
 from ._controls import OperatorControls
 from ._events import EventBroadcaster
@@ -342,25 +343,33 @@ class Engine(OperatorControls):
         if on_started is not None:
             on_started(self)
         aloop = asyncio.get_running_loop()
-        installed: list[signal.Signals] = []
+        installed: dict[signal.Signals, Any] = {}  # signal -> the handler it had before
         if install_signals:
-            for sig, fn in ((signal.SIGINT, self.request_stop), (signal.SIGTERM, self.request_stop),
+            for sig, fn in ((signal.SIGINT, self._on_sigint), (signal.SIGTERM, self.request_stop),
                             (signal.SIGHUP, self.reload)):
                 try:
+                    before = signal.getsignal(sig)
                     aloop.add_signal_handler(sig, fn)
-                    installed.append(sig)
+                    installed[sig] = before
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
         try:
             assert self._stop_requested is not None
             await self._stop_requested.wait()
         finally:
-            for sig in installed:
+            for sig, before in installed.items():
                 aloop.remove_signal_handler(sig)
+                # asyncio leaves the default behind; the caller's own handler goes back
+                if before is not None:
+                    signal.signal(sig, before)
             await self.shutdown()
         if self._thread_error is not None:
             return 1
         return self.exit_code
+
+    def _on_sigint(self) -> None:
+        note_interrupt()  # so that the CLI takes a copy of this Ctrl-C for the same one
+        self.request_stop()
 
     async def shutdown(self) -> None:
         """Graceful stop: no new intents, cancels if configured, drain, park, snapshot, flush."""
