@@ -205,3 +205,22 @@ def test_forked_workers_start_with_what_this_process_loaded(tmp_path: Path, monk
     pids = {r.summary["pid"] for r in res if r.summary}
     assert os.getpid() in pids and len(pids) == 2
     assert {r.summary["mark"] for r in res if r.summary} == {7}  # a spawned worker sees 0
+
+
+def test_invalid_points_are_found_without_running_them() -> None:
+    """A sweep learns which configurations cannot run before it starts any."""
+    import tomllib
+
+    from tradeloop.backtest._point import invalid_points
+
+    ema = Path(__file__).resolve().parents[2] / "examples" / "ema_cross.toml"
+    doc = tomllib.loads(ema.read_text())
+    pts = grid_points({"strategies[0].params.fast": [100, 20_000, "x"]})
+    bad = invalid_points(doc, pts, str(ema))
+    assert sorted(bad) == [1, 2]
+    assert "fast (20000) must be smaller than slow (9000)" in bad[1]
+    assert bad[2].startswith("ConfigError: ") and "expected an integer" in bad[2]
+    assert invalid_points(doc, grid_points({"strategies[0].params.fsat": [1]}), str(ema)) == {
+        0: "ConfigError: strategies[0].params.fsat: found unknown key 'fsat', expected one of "
+           "venue, symbol, fast, slow, qty, max_position, allow_short, max_reorders, tick_kind "
+           "(did you mean 'fast'?)"}

@@ -192,6 +192,11 @@ def test_demo_runs_on_the_embedded_default() -> None:
          "symbols: found 'ETH-USD', expected a symbol of the universe: BTC-USD"),
         (["replay", "--speed", "fast"],
          "Invalid value for '--speed': expected original, max or a number > 0, got 'fast'"),
+        (["sweep", "--grid", "strategies[0].params.fsat=5,10"],
+         "no configuration of the sweep is valid; #0 {'strategies[0].params.fsat': 5}: "
+         "ConfigError: strategies[0].params.fsat: found unknown key 'fsat'"),
+        (["sweep", "--grid", "strategies[1].params.fast=5,10"],
+         "ValueError: config path 'strategies[1].params.fast': no item [1] here"),
     ],
 )
 def test_bad_run_options_are_usage_errors_naming_the_option(

@@ -163,8 +163,14 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
           workers: int | None, ray_address: str | None, metric: str, start: str | None,
           end: str | None, out: str | None) -> None:
     """Backtest CONFIG over a parameter grid (or a random search) and rank the results."""
-    from ..backtest._point import run_point
-    from ..backtest._sweep import grid_points, parse_assignment, random_points, run_points
+    from ..backtest._point import invalid_points, run_point
+    from ..backtest._sweep import (
+        SweepResult,
+        grid_points,
+        parse_assignment,
+        random_points,
+        run_points,
+    )
     from ..backtest._sweep_report import METRICS, sweep_rows, write_sweep
     from ._render import stderr, stdout
     from ._sweep_table import cell, sweep_table
@@ -196,6 +202,13 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
                 doc.setdefault("backtest", {})[key] = datetime.fromisoformat(value)
             except ValueError:
                 raise click.UsageError(f"--{key} {value!r}: expected an ISO date or date-time") from None
+    # A config error is the same on every run: find them before any worker starts.
+    bad = invalid_points(doc, points, source)
+    if len(bad) == len(points):
+        first = points[0]
+        raise click.UsageError(
+            f"no configuration of the sweep is valid; #{first.index} "
+            f"{dict(first.overrides)}: {bad[first.index]}")
     err = stderr()
     err.print(f"sweep: {len(points)} configurations", highlight=False)
     done = [0]
@@ -206,9 +219,13 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
         err.print(f"  [{done[0]}/{len(points)}] #{r.point.index} {dict(r.point.overrides)}: {what}",
                   markup=False, highlight=False)
 
+    refused = [SweepResult(p, None, bad[p.index]) for p in points if p.index in bad]
+    for r in refused:
+        tick(r)
     t0 = time.perf_counter()
-    results = run_points(run_point, doc, points, source=source, workers=workers,
-                         ray_address=ray_address, on_result=tick)
+    results = run_points(run_point, doc, [p for p in points if p.index not in bad],
+                         source=source, workers=workers, ray_address=ray_address, on_result=tick)
+    results = sorted(results + refused, key=lambda r: r.point.index)
     elapsed = time.perf_counter() - t0
     out_dir = _out_dir(out, cfg, "-sweep")
     paths = write_sweep(results, out_dir, name=Path(source).stem, metric=metric)
