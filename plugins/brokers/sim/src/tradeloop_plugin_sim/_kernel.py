@@ -395,9 +395,13 @@ def on_intent(params: Any, st: Any, ctx: Any, i: int) -> None:
         return  # refused by a guard: it never leaves the engine
     ts = max(it["ts"], ctx.control[0]["now_ns"])
     lat = params[0]["latency_ns"]
+    # The intent's small integer fields go in as int64, the type the arrival queue holds:
+    # arrive and _reject then have one signature each, not two (the arrive chain is the
+    # venue's largest compile, ~12 s a signature).
     if lat == 0 and st.ctr[C_PI_HEAD] == st.ctr[C_PI_TAIL]:
-        arrive(params, st, ctx, max(ts, st.ctr[C_NOW]), it["action"], it["client_id"],
-               it["target_id"], v, it["symbol"], it["side"], it["type"], it["tif"], it["qty"],
+        arrive(params, st, ctx, max(ts, st.ctr[C_NOW]), np.int64(it["action"]),
+               it["client_id"], it["target_id"], np.int64(v), np.int64(it["symbol"]),
+               np.int64(it["side"]), np.int64(it["type"]), np.int64(it["tif"]), it["qty"],
                it["price"], it["stop_price"])
         deliver_due(st, ctx, st.ctr[C_NOW])
         return
@@ -405,8 +409,8 @@ def on_intent(params: Any, st: Any, ctx: Any, i: int) -> None:
     head, tail = st.ctr[C_PI_HEAD], st.ctr[C_PI_TAIL]
     if tail - head >= cap:
         st.ctr[C_QUEUE_FULL] += 1
-        _reject(params, st, ctx, it["client_id"], v, it["symbol"], it["side"], R_RATE_LIMIT,
-                0.0, ts)
+        _reject(params, st, ctx, it["client_id"], np.int64(v), np.int64(it["symbol"]),
+                np.int64(it["side"]), R_RATE_LIMIT, 0.0, ts)
         deliver_due(st, ctx, st.ctr[C_NOW])
         return
     arrival = ts + lat

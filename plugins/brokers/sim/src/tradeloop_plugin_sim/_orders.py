@@ -196,14 +196,20 @@ def append(st: Any) -> int:
 @numba.njit(cache=True)
 def move_to_end(st: Any, r: int) -> int:
     """Give row ``r`` the lowest priority (a replace that loses its place); returns its new row."""
+    # Rotated column by column: no temporary row to allocate, and no slice assignment,
+    # whose shape check alone took ~4 s of the venue's first compile.
     n = st.ctr[C_NLIVE]
-    tf = st.of[r, :].copy()
-    ti = st.oi[r, :].copy()
-    for k in range(r, n - 1):
-        st.of[k, :] = st.of[k + 1, :]
-        st.oi[k, :] = st.oi[k + 1, :]
-    st.of[n - 1, :] = tf
-    st.oi[n - 1, :] = ti
+    of, oi = st.of, st.oi
+    for c in range(of.shape[1]):
+        tf = of[r, c]
+        for k in range(r, n - 1):
+            of[k, c] = of[k + 1, c]
+        of[n - 1, c] = tf
+    for c in range(oi.shape[1]):
+        ti = oi[r, c]
+        for k in range(r, n - 1):
+            oi[k, c] = oi[k + 1, c]
+        oi[n - 1, c] = ti
     st.oi[n - 1, I_PRIO] = st.ctr[C_NEXT_PRIO]
     st.ctr[C_NEXT_PRIO] += 1
     return n - 1
