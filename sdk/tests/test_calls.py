@@ -51,3 +51,17 @@ def test_other_numba_code_keeps_numba_typing() -> None:
         return pick((1, 2.5), 1) + pick((1, 2.5), 0)
 
     assert caller() == 3.5
+
+
+def test_a_callee_without_a_module_compiles() -> None:
+    """Functions made by exec() may have no __module__; calls to them type as numba's do."""
+    ns: dict[str, object] = {}
+    exec("def double(x):\n    return 2 * x\n", ns)  # no __name__ in ns: __module__ is None
+    assert ns["double"].__module__ is None  # type: ignore[attr-defined]
+    double = numba.njit(ns["double"])
+
+    @numba.njit
+    def caller(x: int) -> int:
+        return double(x) + 1
+
+    assert caller(4) == 9

@@ -36,7 +36,8 @@ def install() -> None:
     literal_call = functions.Dispatcher.get_call_type
 
     def get_call_type(self: Any, context: Any, args: Any, kws: Any) -> Any:
-        if getattr(self.dispatcher.py_func, "__module__", "").startswith(PREFIXES):
+        # a function made by exec() without a __name__ in its globals has __module__ None
+        if (getattr(self.dispatcher.py_func, "__module__", None) or "").startswith(PREFIXES):
             plain = tuple(unliteral(a) for a in args)
             plain_kws = {k: unliteral(v) for k, v in kws.items()}
             if plain != tuple(args) or plain_kws != kws:
