@@ -64,3 +64,36 @@ def test_engine_trades_journals_and_broadcasts(tmp_path):
     assert engine.events.counts.get("tradeloop_order_update", 0) >= 2 * len(fills)
     j.close()
     _ = Side
+
+
+def test_a_guard_breach_is_broadcast_once_with_what_the_guard_measured(tmp_path):
+    """order_limits says what it measured (record_breach) before the loop's verdict: the
+    observers get one breach per refused order, named after the guard, with its numbers."""
+    cfg = parse_config(CFG + """
+[[guards]]
+use = "order_limits"
+params = { max_notional = 1.0 }
+""", file="test.toml")
+    broker = InstantBroker()
+    settings = EngineSettings(journal=str(tmp_path / "j.sqlite"), kill_file=str(tmp_path / "KILL"),
+                              stop_when_feeds_end=True, journal_sync="normal")
+    engine = build_engine(cfg, settings=settings, brokers={"sim": broker})
+    got = []
+    relay = engine.events.hooks
+
+    class Tap:  # sees each breach on its way to the plugins' hook
+        def __getattr__(self, name):
+            return getattr(relay, name)
+
+        def tradeloop_guard_breach(self, breach):
+            got.append(breach)
+            relay.tradeloop_guard_breach(breach=breach)
+
+    engine.events.hooks = Tap()
+    assert asyncio.run(asyncio.wait_for(engine.run(install_signals=False), 120)) == 0
+    assert broker.received == []  # every order was refused
+    assert got, "no breach broadcast"
+    assert {b.guard for b in got} == {"order_limits"}
+    assert len({b.client_id for b in got}) == len(got)  # once per refused order
+    assert all(b.limit == 1.0 and b.value > 1.0 for b in got)  # the guard's numbers
+    assert engine.events.counts["tradeloop_guard_breach"] == len(got)

@@ -12,6 +12,7 @@ from tradeloop.backtest._results import BacktestResults
 from tradeloop.backtest._stats import YEAR_NS, compute_summary, round_trips, summary_rows
 from tradeloop_sdk import (
     EVENT_DTYPE,
+    GUARD_DETAIL,
     INTENT_DTYPE,
     REPORT_DTYPE,
     EventKind,
@@ -140,3 +141,16 @@ def test_time_in_the_data_source_is_shown_apart() -> None:
     # a replay's feeder is not timed apart: no such rows rather than a misleading 0 %
     s = compute_summary(_res(f, n_ticks=1_000_000, elapsed_s=2.0))
     assert "data_s" not in {k for k, _, _ in summary_rows(s)}
+
+
+def test_a_breach_is_counted_once_with_its_detail_and_the_kernel_by_name() -> None:
+    """A guard that says what it measured (record_breach) adds a detail event before the
+    loop's verdict event: one breach, not two; the kernel's own refusals read "kernel"."""
+    ev = np.zeros(4, EVENT_DTYPE)
+    ev["kind"] = [EventKind.GUARD_REJECT] * 3 + [EventKind.GUARD_RESIZE]
+    ev["component"] = [GUARD_DETAIL, 1, 0xFFFF, 1]
+    ev["client_id"] = [7, 7, 8, 9]
+    s = compute_summary(_res(_fills([(1, B, 1.0, 10.0, 0.0)]), events=ev,
+                             component_names=("sim", "stale_reference")))
+    assert s.guard_breaches == {"kernel": {"rejected": 1, "resized": 0},
+                                "stale_reference": {"rejected": 1, "resized": 1}}

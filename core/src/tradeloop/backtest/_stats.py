@@ -28,8 +28,9 @@ from typing import Any
 
 import attrs
 import numpy as np
-from tradeloop_sdk import EventKind, Reason, ReportKind, Side, to_decimal
+from tradeloop_sdk import GUARD_DETAIL, EventKind, Reason, ReportKind, Side, to_decimal
 
+from .._kstate import KERNEL_COMPONENT
 from ._results import BacktestResults
 
 __all__ = ["YEAR_NS", "Summary", "compute_summary", "round_trips", "summary_rows"]
@@ -234,7 +235,10 @@ def _guard_breaches(res: BacktestResults) -> dict[str, dict[str, int]]:
     ev = res.events
     for kind, action in _GUARD_EVENTS:
         for comp in ev["component"][ev["kind"] == kind]:
-            d = out.setdefault(res.component_name(int(comp)), {"rejected": 0, "resized": 0})
+            if comp == GUARD_DETAIL:
+                continue  # what a guard measured: a detail of the verdict event that follows
+            name = "kernel" if comp == KERNEL_COMPONENT else res.component_name(int(comp))
+            d = out.setdefault(name, {"rejected": 0, "resized": 0})
             d[action] += 1
     return dict(sorted(out.items()))
 

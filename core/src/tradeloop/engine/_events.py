@@ -15,12 +15,12 @@ from typing import Any
 
 from tradeloop_sdk import (
     EventKind,
-    GuardBreach,
     Intent,
     OrderUpdate,
     Reason,
     Report,
     ReportKind,
+    guard_breaches,
 )
 
 from ._journal import GUARD, Journal, record_data
@@ -92,6 +92,15 @@ class EventBroadcaster:
             self.record("reject", client_id=r.client_id, venue=r.venue, symbol=r.symbol,
                         reason=r.reason.name, message=r.message)
 
+    def _breaches(self, events: list[Any], universe: Any, names: list[str]) -> None:
+        """Broadcast the guard breaches of ``events`` (a detail event a guard recorded with
+        ``record_breach`` is folded into its verdict: one breach, with what was measured)."""
+        for b in guard_breaches(events, universe, names):
+            self.record("guard_breach", guard=b.guard, action=b.action, reason=b.reason.name,
+                        client_id=b.client_id)
+            self._call("tradeloop_guard_breach", breach=b)
+        events.clear()
+
     def pump(self, loop: Any, journal: Journal | None) -> None:
         """Drain the loop's logs: guard decisions, kills, order transitions."""
         u = loop.universe
@@ -107,23 +116,18 @@ class EventBroadcaster:
                              it.client_id, it.venue, it.symbol))
             journal.append_many(rows)
         touched = {int(c) for c in intents["client_id"]} if intents.shape[0] else set()
+        verdicts: list[Any] = []  # guard events, each detail before the verdict it explains
         for e in loop.drain_events():
             kind = int(e["kind"])
             if kind in (EventKind.GUARD_REJECT, EventKind.GUARD_RESIZE):
-                comp = int(e["component"])
-                b = GuardBreach(
-                    guard=names[comp] if comp < len(names) else "kernel",
-                    action="reject" if kind == EventKind.GUARD_REJECT else "resize",
-                    reason=_reason(int(e["code"])), client_id=int(e["client_id"]),
-                    venue=u.venues[int(e["venue"])], symbol=u.symbols[int(e["symbol"])],
-                    ts=int(e["ts"]), value=float(e["value"]), limit=float(e["limit"]))
-                self.record("guard_breach", guard=b.guard, action=b.action, reason=b.reason.name,
-                            client_id=b.client_id)
-                self._call("tradeloop_guard_breach", breach=b)
-            elif kind == EventKind.KILL:
+                verdicts.append(e)
+                continue
+            self._breaches(verdicts, u, names)
+            if kind == EventKind.KILL:
                 self.kill(_reason(int(e["code"])).name)
             elif kind == EventKind.STUCK_ORDER:
                 self.record("stuck_order", client_id=int(e["client_id"]))
+        self._breaches(verdicts, u, names)
         reps = loop.drain_reports()
         if reps.shape[0]:
             touched.update(int(c) for c in reps["client_id"])
