@@ -272,6 +272,38 @@ def test_a_backtest_reads_ahead_and_gives_the_same_results() -> None:
     assert not _reader_threads()
 
 
+def test_bar_only_data_trades_behind_the_standard_guards() -> None:
+    """Bars carry no quote; the book takes a bar's close both ways (as the venue does), so
+    the standard guards that need a reference quote let orders through on bar-only data."""
+    import tomllib
+
+    from tradeloop._registry import Registry
+    from tradeloop.backtest import run_backtest
+    from tradeloop.backtest._memory import ArrayData
+    from tradeloop.backtest._point import config_from_document
+    from tradeloop_sdk import TICK_DTYPE, Reason, TickKind, copy_ticks
+
+    path = ROOT / "examples" / "ema_cross.toml"
+    doc = tomllib.loads(path.read_text())
+    doc["strategies"][0]["params"]["tick_kind"] = "bar"
+    cfg = config_from_document(doc, str(path))
+    reg = Registry()
+    provider = reg.call(reg.build(cfg).data, "tradeloop_data_provider",
+                        universe=cfg.universe.to_universe())
+    start = 1_704_067_200 * 10**9  # 2024-01-01
+    raw = np.dtype((np.void, TICK_DTYPE.itemsize))  # whole records: concatenate keeps no aliases
+    ticks = np.concatenate([c.view(raw) for c in provider.chunks(
+        start_ns=start, end_ns=start + 3 * 3600 * 10**9)]).view(TICK_DTYPE)
+    bars = copy_ticks(ticks, np.flatnonzero(ticks["kind"] == TickKind.QUOTE))
+    mid = 0.5 * (bars["bid"] + bars["ask"])
+    bars["kind"], bars["price"], bars["size"] = TickKind.BAR, mid, 1.0
+    bars["seq"] = np.arange(1, len(bars) + 1)  # the trades left out are no sequence gap
+    res = run_backtest(cfg, provider=ArrayData(bars), start=None, end=None)
+    refused = {Reason(int(r)).name for r in res.intents["reason"] if r}
+    assert len(res.fills) > 0, refused
+    assert "STALE_QUOTE" not in refused
+
+
 def test_a_source_failing_mid_run_fails_the_backtest_with_its_error() -> None:
     from tradeloop._registry import Registry
     from tradeloop.backtest import run_backtest

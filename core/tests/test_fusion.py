@@ -35,6 +35,7 @@ from tradeloop_sdk import (
     Reason,
     ReportKind,
     SymbolSpec,
+    TickKind,
     Universe,
 )
 
@@ -207,6 +208,21 @@ def test_gate_flags_taint_the_book_and_the_guard_refuses(cache_dir: Path) -> Non
     it = loop.drain_intents()
     # tick 3 crossed; tick 4 is clean but inside taint_ns; tick 5 is after it
     assert it["reason"].tolist() == [Reason.TAINTED_DATA, 0]
+
+
+def test_the_book_takes_quotes_trades_and_bars(cache_dir: Path) -> None:
+    """A trade moves only ``last``; a bar is its close both ways, with its volume (as the
+    simulated venue quotes it), so guards that need a quote work on bar-only data."""
+    loop = make(cache_dir, [])
+    ticks = flat_ticks(3)
+    ticks[1]["kind"], ticks[1]["price"], ticks[1]["size"] = TickKind.TRADE, 100.25, 0.5
+    loop.run(ticks[:2])
+    b = loop.ctx.books[0, 0]
+    assert (b["bid"], b["ask"], b["last"], b["last_size"]) == (100.0, 100.5, 100.25, 0.5)
+    ticks[2]["kind"], ticks[2]["price"], ticks[2]["size"] = TickKind.BAR, 101.0, 7.0
+    loop.run(ticks[2:])
+    assert (b["bid"], b["ask"], b["bid_size"], b["ask_size"], b["last"]) == (
+        101.0, 101.0, 7.0, 7.0, 101.0)
 
 
 def test_float_ledger_agrees_with_the_exact_ledger(cache_dir: Path) -> None:

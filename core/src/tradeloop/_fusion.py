@@ -38,7 +38,7 @@ from typing import Any
 import numba
 import tradeloop_sdk
 from numba.core.registry import CPUDispatcher
-from tradeloop_sdk import TAINTED, ComponentKind, HotPath
+from tradeloop_sdk import TAINTED, ComponentKind, HotPath, TickKind
 
 from . import __version__ as KERNEL_VERSION
 from ._kstate import KC_LAST_KILL, KC_STEP, KC_STEP_ALLOW, KC_STEP_TAKEN
@@ -320,9 +320,13 @@ class _Gen:
                 ]
         if gates:
             L += ["if flags != tick['flags']:", "    tick['flags'] = flags"]
+        # A bar is all a bar-only source knows of the book: its close both ways, with its
+        # volume, as the simulated venue quotes it. Guards that need a quote (a reference
+        # price, the touch, a mark) then work on bars as on quotes.
         L += [
             "b = books[v, s]",
-            "if tick['kind'] == 1:",
+            "kind = tick['kind']",
+            "if kind == 1:",
             "    b['bid'] = tick['bid']",
             "    b['ask'] = tick['ask']",
             "    b['bid_size'] = tick['bid_size']",
@@ -330,6 +334,11 @@ class _Gen:
             "else:",
             "    b['last'] = tick['bid']",
             "    b['last_size'] = tick['bid_size']",
+            f"    if kind == {int(TickKind.BAR)}:",
+            "        b['bid'] = tick['bid']",
+            "        b['ask'] = tick['bid']",
+            "        b['bid_size'] = tick['bid_size']",
+            "        b['ask_size'] = tick['bid_size']",
             "b['ts_exch'] = tick['ts_exch']",
             "b['ts_recv'] = tick['ts_recv']",
             "b['seq'] = tick['seq']",
