@@ -45,7 +45,16 @@ def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Any]:
     return fig, ax
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dates: bool = True) -> bytes:
+    if dates:
+        # matplotlib's default date labels are full dates at every tick, and they run into
+        # each other on a chart of a month or more; concise labels name each unit once
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        for ax in fig.axes:
+            loc = AutoDateLocator()  # type: ignore[no-untyped-call]
+            ax.xaxis.set_major_locator(loc)
+            ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))  # type: ignore[no-untyped-call]
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
@@ -172,7 +181,7 @@ def heatmap_chart(
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8)
     fig.colorbar(im, ax=ax)
-    return _png(fig)
+    return _png(fig, dates=False)
 
 
 def render_all(res: BacktestResults) -> dict[str, bytes]:
