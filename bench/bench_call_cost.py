@@ -55,54 +55,37 @@ views = numba.njit(no_cpython_wrapper=True)(_SRC["views"])
 
 
 @numba.njit
-def call_managed(st: Any, ctx: Any, n: int) -> float:
+def calls(fn: Any, a: Any, b: Any, n: int) -> float:
+    """``n`` calls of ``fn(a, b, i)`` (compiled once per callee and argument types)."""
     x = 0.0
     for i in range(n):
-        x += whole(st, ctx, i)
+        x += fn(a, b, i)
     return x
 
 
 @numba.njit
-def call_borrowed(st: Any, ctx: Any, n: int) -> float:
-    bst, bctx = borrow(st), borrow(ctx)
-    x = 0.0
-    for i in range(n):
-        x += whole(bst, bctx, i)
-    return x
-
-
-@numba.njit
-def call_borrowed_nonrt(st: Any, ctx: Any, n: int) -> float:
-    bst, bctx = borrow(st), borrow(ctx)
-    x = 0.0
-    for i in range(n):
-        x += whole_nonrt(bst, bctx, i)
-    return x
-
-
-@numba.njit
-def call_views(st: Any, ctx: Any, n: int) -> float:
-    a, b = st.a3, ctx.cash
-    x = 0.0
-    for i in range(n):
-        x += views(a, b, i)
-    return x
+def borrowed_calls(fn: Any, st: Any, ctx: Any, n: int) -> float:
+    """The same with the fused loop's borrowed views."""
+    return calls(fn, borrow(st), borrow(ctx), n)
 
 
 def main() -> None:
     st = State(*[np.zeros((64, 8)) for _ in range(14)])
     ctx = make_context()
-    ways = [("Context + 14-array state, reference-counted", call_managed),
-            ("the same, borrowed views (the fused loop)", call_borrowed),
-            ("borrowed, callee without reference counting", call_borrowed_nonrt),
-            ("only the two arrays it uses (reference)", call_views)]
+    ways = [
+        ("Context + 14-array state, reference-counted", lambda n: calls(whole, st, ctx, n)),
+        ("the same, borrowed views (the fused loop)", lambda n: borrowed_calls(whole, st, ctx, n)),
+        ("borrowed, callee without reference counting",
+         lambda n: borrowed_calls(whole_nonrt, st, ctx, n)),
+        ("only the two arrays it uses (reference)", lambda n: calls(views, st.a3, ctx.cash, n)),
+    ]
     best = {}
-    for _, fn in ways:
-        fn(st, ctx, 10)  # compile
+    for _, run in ways:
+        run(10)  # compile
     for _ in range(REPEAT):  # interleaved: a noisy machine slows all ways alike
-        for name, fn in ways:
+        for name, run in ways:
             t0 = time.process_time()
-            fn(st, ctx, N)
+            run(N)
             best[name] = min(best.get(name, np.inf), time.process_time() - t0)
     ref = best[ways[-1][0]]
     for name, _ in ways:
