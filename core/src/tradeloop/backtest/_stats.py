@@ -28,15 +28,13 @@ from typing import Any
 
 import attrs
 import numpy as np
-from tradeloop_sdk import GUARD_DETAIL, EventKind, Reason, ReportKind, Side, to_decimal
+from tradeloop_sdk import Reason, ReportKind, Side, Universe, guard_breaches, to_decimal
 
-from .._kstate import KERNEL_COMPONENT
 from ._results import BacktestResults
 
 __all__ = ["YEAR_NS", "Summary", "compute_summary", "round_trips", "summary_rows"]
 
 YEAR_NS = 365 * 24 * 3600 * 10**9
-_GUARD_EVENTS = ((EventKind.GUARD_REJECT, "rejected"), (EventKind.GUARD_RESIZE, "resized"))
 _ZERO = Decimal(0)
 
 
@@ -231,15 +229,12 @@ def _rejects(res: BacktestResults) -> dict[str, int]:
 
 
 def _guard_breaches(res: BacktestResults) -> dict[str, dict[str, int]]:
+    # the SDK's reading of the events, as the live engine's: a guard's detail event is part
+    # of its verdict, and the kernel's own refusals are "kernel"
     out: dict[str, dict[str, int]] = {}
-    ev = res.events
-    for kind, action in _GUARD_EVENTS:
-        for comp in ev["component"][ev["kind"] == kind]:
-            if comp == GUARD_DETAIL:
-                continue  # what a guard measured: a detail of the verdict event that follows
-            name = "kernel" if comp == KERNEL_COMPONENT else res.component_name(int(comp))
-            d = out.setdefault(name, {"rejected": 0, "resized": 0})
-            d[action] += 1
+    for b in guard_breaches(res.events, Universe(res.venues, res.symbols), res.component_names):
+        d = out.setdefault(b.guard, {"rejected": 0, "resized": 0})
+        d["rejected" if b.action == "reject" else "resized"] += 1
     return dict(sorted(out.items()))
 
 
