@@ -10,12 +10,19 @@ from tradeloop_sdk import TICK_DTYPE, DataStats, Universe, copy_ticks
 __all__ = ["ArrayData"]
 
 
+#: Chunks are views of the array, so a long one costs no memory; each chunk costs the
+#: runner a fixed ~0.2 ms (the compiled call, log collection, price sampling), which over
+#: 65,536-tick chunks was ~4 ns a tick, a tenth of the whole loop.
+CHUNK_ROWS = 1 << 20
+
+
 class ArrayData:
     """Serve a TICK_DTYPE array (ordered by ``ts_recv``) in chunks of ``chunk_rows``."""
 
     name = "array"
 
-    def __init__(self, ticks: np.ndarray, universe: Universe | None = None, *, chunk_rows: int = 65_536) -> None:
+    def __init__(self, ticks: np.ndarray, universe: Universe | None = None, *,
+                 chunk_rows: int = CHUNK_ROWS) -> None:
         if not isinstance(ticks, np.ndarray) or ticks.dtype != TICK_DTYPE:
             raise TypeError("ticks must be a TICK_DTYPE numpy array")
         if chunk_rows <= 0:

@@ -178,7 +178,7 @@ def run_backtest(
     cash = {
         f"{v}:{c}": Decimal(str(a)) for v in universe.venues for c, a in config.backtest.cash.items()
     }
-    reports, intents, events, equity, prices = [], [], [], [], []
+    prices: list[np.ndarray] = []
     n_ticks, first_ts, last_ts = 0, None, None
     interrupted = False
     reg.hook.tradeloop_start(engine=loop)
@@ -215,10 +215,6 @@ def run_backtest(
                 first_ts = int(chunk["ts_recv"][0])
             last_ts = int(chunk["ts_recv"][-1])
             prices.append(_sample_prices(chunk))
-            reports.append(loop.drain_reports())
-            intents.append(loop.drain_intents())
-            events.append(loop.drain_events())
-            equity.append(loop.drain_equity())
             progress.advance(len(chunk), last_ts)
     except KeyboardInterrupt:
         interrupted = True
@@ -232,10 +228,8 @@ def run_backtest(
     if not interrupted and end_ns is not None:
         progress.advance(0, end_ns)
     progress.close()
-    reports.append(loop.drain_reports())
-    intents.append(loop.drain_intents())
-    events.append(loop.drain_events())
-    equity.append(loop.drain_equity())
+    # Logs are drained once, here: the loop keeps every chunk's until then (draining after
+    # each chunk only cost four calls a chunk).
     # the period is what the data covered (a run that ends early is not stretched)
     run_start = start_ns if start_ns is not None else first_ts
     run_end = last_ts if last_ts is not None else run_start
@@ -244,10 +238,10 @@ def run_backtest(
         venues=universe.venues,
         symbols=universe.symbols,
         initial_cash=cash,
-        reports=np.concatenate(reports),
-        intents=np.concatenate(intents),
-        events=np.concatenate(events),
-        equity=np.concatenate(equity),
+        reports=loop.drain_reports(),
+        intents=loop.drain_intents(),
+        events=loop.drain_events(),
+        equity=loop.drain_equity(),
         prices=np.concatenate(prices) if prices else np.zeros(0, PRICE_DTYPE),
         marks=_marks(loop.ctx, universe),
         component_names=tuple(names),

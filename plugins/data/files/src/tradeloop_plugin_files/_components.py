@@ -61,7 +61,7 @@ class FileParams:
     )
     ts_unit: str = param("ns", choices=TS_CHOICES, doc="epoch unit of numeric timestamps, or iso")
     ts_format: str = param("", doc="strptime format of text timestamps (overrides ts_unit)")
-    chunk_rows: int = param(65_536, ge=1, doc="ticks per chunk handed to the loop")
+    chunk_rows: int = param(262_144, ge=1, doc="ticks per chunk handed to the loop")
     on_out_of_order: str = _policy("ts_recv earlier than a previous tick: flag, drop or error")
     on_crossed: str = _policy("quote with bid > ask: flag, drop or error")
     on_duplicate: str = _policy("sequence number not above the previous one: flag, drop or error")
@@ -157,7 +157,7 @@ class CatalogParams:
     symbols: tuple[str, ...] = param((), doc="symbols to read; empty: those of the run's universe")
     start: str = param("", doc="first ts_recv to read (ISO 8601 UTC or ns); empty: from the start")
     end: str = param("", doc="end of the range, exclusive (ISO 8601 UTC or ns); empty: to the end")
-    chunk_rows: int = param(65_536, ge=1, doc="ticks per chunk handed to the loop")
+    chunk_rows: int = param(262_144, ge=1, doc="ticks per chunk handed to the loop")
     replay_speed: float = param(0.0, ge=0.0, doc="stream(): x recorded time; 0 = as fast as possible")
 
 
@@ -173,7 +173,7 @@ class CatalogSource:
         symbols: Sequence[str] = (),
         start_ns: int | None = None,
         end_ns: int | None = None,
-        chunk_rows: int = 65_536,
+        chunk_rows: int = 262_144,
         replay_speed: float = 0.0,
     ) -> None:
         self.name = f"catalog:{catalog.root.name}"

@@ -63,7 +63,7 @@ class FileSource:
         *,
         venue_id: int,
         symbol_ids: Mapping[str, int],
-        chunk_rows: int = 65_536,
+        chunk_rows: int = 262_144,
         layout: CsvLayout | None = None,
         policies: Mapping[str, str] | None = None,
         replay_speed: float = 0.0,

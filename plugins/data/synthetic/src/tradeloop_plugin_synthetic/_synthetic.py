@@ -69,7 +69,7 @@ class SyntheticParams:
     jump_bps: float = param(30.0, ge=0, doc="mean absolute jump size (double exponential), bps")
     venue_noise_bps: float = param(2.0, ge=0, doc="sd of each venue's independent price noise")
     venue_noise_halflife_s: float = param(5.0, gt=0, doc="how fast a venue's noise decays")
-    chunk_rows: int = param(65_536, ge=16, doc="ticks per chunk")
+    chunk_rows: int = param(262_144, ge=16, doc="ticks per chunk")
     rate: float = param(0.0, ge=0, doc="stream(): ticks per second; 0 = as fast as possible")
     wall_clock: bool = param(True, doc="stream(): stamp ticks with the wall clock")
 
