@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable
 
 import numba
@@ -240,3 +241,21 @@ def test_backtrader_check_values() -> None:
     assert s_rsi(c, 14)[14] == pytest.approx(41.630968, abs=1e-6)
     assert s_rsi(c, 14)[254] == pytest.approx(57.644284, abs=1e-6)
     assert s_atr(d["high"], d["low"], c, 14)[134] == pytest.approx(54.329064, abs=1e-6)
+
+
+@numba.njit(cache=True)
+def _log_ratio(px: float, last: float) -> float:
+    return ind.log_ratio(px, last, 1.0 / last)
+
+
+@settings(max_examples=400, deadline=None)
+@given(last=st.floats(1e-4, 1e7), move=st.floats(-0.05, 0.05))
+def test_log_ratio_is_within_a_few_ulp_of_the_log(last: float, move: float) -> None:
+    px = last * (1.0 + move)
+    # (px - last) is exact and log1p accurate. np.log(px / last) is not a reference: its
+    # division rounds by up to an ulp of the ratio, ~2.2e-16 of an absolute error, which
+    # on a tiny move is all of the result. Large moves take that log: allow its error.
+    ref = math.log1p((px - last) / last)
+    got = _log_ratio(px, last)
+    small = abs(px - last) < 1e-3 * last
+    assert abs(got - ref) <= 8 * 2.3e-16 * abs(ref) + (0.0 if small else 2.3e-16)

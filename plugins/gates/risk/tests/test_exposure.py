@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numba
@@ -267,3 +268,16 @@ def test_kernel_flatten_orders_pass_the_risk_guards_and_forgeries_do_not(rig: An
             c["next_client_id"] = cid  # every guard sees the same intent
             code = int(g.check(g.params, g.state, rig.ctx, 0))
             assert (code != 0) == (refuses and forged), (g.name, forged, code)
+
+
+@pytest.mark.parametrize("secs", [1e-3, 0.1, 1.0, 5.0, 60.0, 3600.0, 86_400.0])
+@pytest.mark.parametrize("halflife_s", [60.0, 3600.0])
+def test_ewma_weights_are_the_exponential_ones(secs: float, halflife_s: float) -> None:
+    from tradeloop_plugin_risk._limits import _ewma_weights
+
+    tau = halflife_s / math.log(2.0)
+    w, gain = _ewma_weights(secs, 1.0 / tau)
+    y = secs / tau
+    assert w == pytest.approx(math.exp(-y), rel=1e-15)
+    # -expm1 is the exact 1 - exp(-y); the weights may be closer to it than 1 - w
+    assert gain == pytest.approx(-math.expm1(-y) / secs, rel=1e-14)

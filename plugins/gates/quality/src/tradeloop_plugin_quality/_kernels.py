@@ -14,6 +14,7 @@ from typing import Any
 import numba
 import numpy as np
 from tradeloop_sdk import TickFlag, TickKind
+from tradeloop_sdk.indicators import log_ratio
 
 _QUOTE = int(TickKind.QUOTE)
 _CROSSED = int(TickFlag.CROSSED)
@@ -161,25 +162,6 @@ def sequence_gap_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
         st[0]["snapshot_requests"] += 1
     _taint(ctx, tick, p["taint_ns"])
     return _GAP
-
-
-@numba.njit(cache=True, inline="always")
-def log_ratio(px: float, last: float, inv_last: float) -> float:
-    """``log(px / last)`` for positive prices, with no division or ``log`` on ordinary ticks.
-
-    Runs on every tick, where a libm ``log`` was a fifth of the fused loop and a division
-    the longest wait left after it. ``inv_last`` is ``1 / last``, computed when ``last``
-    was the new price (off this tick's path). With ``x = (px - last) * inv_last``
-    (``px - last`` is exact, Sterbenz), ``log(px / last) = log1p(x)``; for ``|x| < 1e-3``
-    (a move under ~10 bps) the series to ``x**5`` leaves a truncation error below
-    ``x**5 / 6``, under an ulp of the result, so the result is within a few ulp.
-    Larger moves take ``log``.
-    """
-    x = (px - last) * inv_last
-    x2 = x * x
-    if x2 < 1e-6:
-        return x - x2 * (0.5 - x * (1.0 / 3.0 - x * (0.25 - x * 0.2)))
-    return float(np.log(px / last))
 
 
 @numba.njit(cache=True)

@@ -163,7 +163,7 @@ class EwmaVar(Guard):
     def _params(self) -> dict[str, float | int]:
         p = self.params
         return {"max_var": p.max_var, "z": p.z, "horizon_s": p.horizon_s,
-                "tau_s": p.halflife_s / math.log(2.0), "min_samples": p.min_samples,
+                "inv_tau": math.log(2.0) / p.halflife_s, "min_samples": p.min_samples,
                 "floor_rate": p.floor_daily_vol**2 / 86400.0, "sample_ns": ns(p.sample_s),
                 "resize": int(p.resize)}
 

@@ -21,6 +21,7 @@ from tradeloop_sdk import (
     record_breach,
     trip_kill,
 )
+from tradeloop_sdk.indicators import log_ratio
 
 from . import _openbook as book
 
@@ -390,6 +391,26 @@ def drawdown_tick(params: Any, state: Any, ctx: Any, tick: Any) -> None:
 
 
 @numba.njit(cache=True, inline="always")
+def _ewma_weights(secs: float, inv_tau: float) -> tuple[float, float]:
+    """``(w, (1 - w) / secs)`` with ``w = exp(-secs / tau)``: an observation's variance
+    rate ``r**2 / secs`` enters the average as ``gain * r**2``.
+
+    Samples are ``sample_s`` apart, far under ``tau`` (an hour's half-life is 5,194 s), so
+    ``y = secs / tau`` is small. There ``(1 - exp(-y)) / y = 1 - y/2 + y**2/6 - y**3/24
+    + y**4/120`` to well under an ulp (the next term is below ``y**5 / 720``), with no exp
+    and no division, and more exactly than ``1 - exp(-y)``, which cancels. This runs on a
+    tick in ten of a backtest of 100 ms ticks, where exp, log and three divisions cost
+    ~4 ns a tick.
+    """
+    y = secs * inv_tau
+    if y < 1e-3:
+        gain = inv_tau * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y * (1.0 / 24.0 - y * (1.0 / 120.0)))))
+        return 1.0 - gain * secs, gain
+    w = np.exp(-y)
+    return w, (1.0 - w) / secs
+
+
+@numba.njit(cache=True, inline="always")
 def _var_sample_one(p: Any, st: Any, ctx: Any, v: int, s: int, now: int) -> None:
     """Fold (v, s)'s mark move since its last sample into its time-decayed variance rate.
 
@@ -407,10 +428,12 @@ def _var_sample_one(p: Any, st: Any, ctx: Any, v: int, s: int, now: int) -> None
         return
     if last > 0.0 and m != last:
         secs = dt * 1e-9
-        r = np.log(m / last)
-        w = np.exp(-secs / p["tau_s"])
-        obs = r * r / secs
-        st[0]["var_rate"] = obs if st[0]["n"] == 0 else w * st[0]["var_rate"] + (1.0 - w) * obs
+        r = log_ratio(m, last, 1.0 / last)
+        if st[0]["n"] == 0:
+            st[0]["var_rate"] = r * r / secs
+        else:
+            w, gain = _ewma_weights(secs, p["inv_tau"])
+            st[0]["var_rate"] = w * st[0]["var_rate"] + gain * (r * r)
         st[0]["n"] += 1
     if last != m:
         st[0]["last_mark"] = m
