@@ -136,30 +136,30 @@ def sequence_gap_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
         return 0
     p = params[0]
     s = 0 if p["per_venue"] != 0 else tick["symbol"]
-    st = state[tick["venue"] : tick["venue"] + 1, s]
-    last = st[0]["last_seq"]
+    st = state[tick["venue"], s]  # a record: writes go to the array, and no slice to build a tick
+    last = st["last_seq"]
     if last == 0:
-        st[0]["last_seq"] = seq
+        st["last_seq"] = seq
         return 0
     if seq == last + 1:
-        st[0]["last_seq"] = seq
+        st["last_seq"] = seq
         return 0
     if seq > last + 1:
-        st[0]["gaps"] += 1
-        st[0]["missing"] += seq - last - 1
-        st[0]["last_seq"] = seq
+        st["gaps"] += 1
+        st["missing"] += seq - last - 1
+        st["last_seq"] = seq
     elif seq == last:
-        st[0]["duplicates"] += 1
+        st["duplicates"] += 1
         return _DUPLICATE
     elif last - seq <= p["max_reorder"]:
-        st[0]["out_of_order"] += 1
+        st["out_of_order"] += 1
         return _OUT_OF_ORDER
     else:
-        st[0]["resets"] += 1
-        st[0]["last_seq"] = seq
-    if st[0]["needs_snapshot"] == 0:
-        st[0]["needs_snapshot"] = 1
-        st[0]["snapshot_requests"] += 1
+        st["resets"] += 1
+        st["last_seq"] = seq
+    if st["needs_snapshot"] == 0:
+        st["needs_snapshot"] = 1
+        st["snapshot_requests"] += 1
     _taint(ctx, tick, p["taint_ns"])
     return _GAP
 
