@@ -136,7 +136,7 @@ def sequence_gap_tick(params: Any, state: Any, ctx: Any, tick: Any) -> int:
         return 0
     p = params[0]
     s = 0 if p["per_venue"] != 0 else tick["symbol"]
-    st = state[tick["venue"], s]  # a record: writes go to the array, and no slice to build a tick
+    st = state[tick["venue"], s]  # a record view: writes go to the array, and no slice is built per tick
     last = st["last_seq"]
     if last == 0:
         st["last_seq"] = seq
