@@ -92,7 +92,7 @@ def main() -> None:
 
     p = cfg.strategies[0].params
     fast, slow = int(p["fast"]), int(p["slow"])
-    bare_ema_cross(ticks[:1000], fast, slow)  # compile
+    bare_ema_cross(ticks, fast, slow)  # compile, and a first pass: the first was slower
     # warm: compile (or load) the fused loop on a small slice
     run_backtest(cfg, provider=ArrayData(ticks[:20_000]), start=None, end=None)
     # The two sides alternate, so a change in the host's state (its clock, a neighbour's
