@@ -76,3 +76,19 @@ def test_same_results_same_bytes(tmp_path: Path) -> None:
 def test_collect_sections_skips_junk() -> None:
     sec = ReportSection(title="t")
     assert collect_sections([[sec, "junk"], None, [sec]]) == [sec, sec]
+
+
+def test_price_points_keep_their_density_in_long_chunks() -> None:
+    from tradeloop.backtest._runner import _sample_prices
+    from tradeloop_sdk import TICK_DTYPE
+
+    def chunk(n: int) -> np.ndarray:
+        t = np.zeros(n, TICK_DTYPE)
+        t["ts_recv"] = np.arange(n)
+        t["kind"], t["bid"], t["ask"] = 1, 99.0, 101.0
+        return t
+
+    assert len(_sample_prices(chunk(1_000))) == 1_000  # a short chunk: every tick
+    assert len(_sample_prices(chunk(65_536))) == 512
+    # a source's long chunk is charted as densely as the same ticks in short ones
+    assert len(_sample_prices(chunk(1 << 20))) == (1 << 20) // 128

@@ -33,8 +33,11 @@ __all__ = ["build_components", "default_equity_interval", "run_backtest", "run_w
 
 log = logging.getLogger(__name__)
 
-#: price points kept per chunk for the charts (the loop sees every tick regardless)
+#: price points kept per chunk for the charts (the loop sees every tick regardless), and
+#: at least one every _PRICE_STRIDE ticks: the density 65,536-tick chunks gave, whatever
+#: length of chunk a source serves
 _PRICE_POINTS_PER_CHUNK = 512
+_PRICE_STRIDE = 128
 
 
 def to_ns(value: datetime | str | int | None, key: str = "") -> int | None:
@@ -118,7 +121,7 @@ def build_components(config: Config, universe: Any, reg: Registry) -> tuple[Any,
 
 
 def _sample_prices(ticks: np.ndarray) -> np.ndarray:
-    step = max(1, len(ticks) // _PRICE_POINTS_PER_CHUNK)
+    step = max(1, min(len(ticks) // _PRICE_POINTS_PER_CHUNK, _PRICE_STRIDE))
     t = ticks[::step]
     quote = t["kind"] == int(TickKind.QUOTE)
     with np.errstate(invalid="ignore"):
