@@ -179,6 +179,28 @@ def test_same_config_and_seed_give_byte_identical_fills(tmp_path: Path) -> None:
     assert digests[0] == digests[2] and digests[1] == digests[3]
 
 
+def test_params_compiled_into_the_loop_change_no_result(tmp_path: Path) -> None:
+    """A backtest compiles its guards', gates' and venue's params into the loop (the
+    default); with them passed as arguments instead, every fill, intent, event and equity
+    sample is the same, byte for byte."""
+    from tradeloop.backtest import run_backtest
+    from tradeloop.config import load_config
+
+    # limits that bite: a jump gate that taints often, a notional cap near one order's
+    text = (ROOT / "examples" / "ema_cross.toml").read_text()
+    for old, new in (("n_sigma = 8.0", "n_sigma = 3.0"), ("max_notional = 50000.0", "max_notional = 15000.0")):
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "tight.toml").write_text(text)
+    cfg = load_config(tmp_path / "tight.toml")
+    assert cfg.backtest.specialize
+    runs = [run_backtest(cfg, start="2024-01-01", end="2024-01-02", specialize=s) for s in (True, False)]
+    assert len(runs[0].fills) > 0 and (runs[0].intents["reason"] != 0).any()  # guards refused some
+    for name in ("reports", "intents", "events", "equity", "prices"):
+        a, b = (getattr(r, name) for r in runs)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+
+
 def test_ctrl_c_keeps_partial_results(tmp_path: Path) -> None:
     from tradeloop.backtest import compute_summary, run_backtest, write_artifacts
     from tradeloop.config import load_config

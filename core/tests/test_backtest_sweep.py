@@ -14,6 +14,7 @@ from tradeloop.backtest._sweep import (
     SweepPoint,
     apply_overrides,
     grid_points,
+    keep_loop_shared,
     parse_assignment,
     parse_value,
     random_points,
@@ -42,6 +43,21 @@ def test_set_path_on_toml_document() -> None:
         set_path(new, "strategies[2].params.fast", 1)
     with pytest.raises(ValueError, match="no list"):
         set_path(new, "stages[0].use", "x")
+
+
+def test_a_sweep_over_compiled_in_params_keeps_one_loop_for_all_points() -> None:
+    """Sweeping a guard's, the venue's or the universe's values turns off compiling them
+    into the loop (else each point compiles one); a strategy sweep keeps it, and so does
+    a document that sets it."""
+    for path, shared in (("strategies[0].params.fast", None), ("guards[3].params.max_bps", False),
+                         ("broker.params.latency_ms", False), ("universe.specs[0].taker_fee", False),
+                         ("backtest.seed", None)):
+        doc: dict[str, Any] = {"backtest": {"seed": 1}}
+        keep_loop_shared(doc, [path])
+        assert doc["backtest"].get("specialize") is shared, path
+    doc = {"backtest": {"specialize": True}}
+    keep_loop_shared(doc, ["guards[0].params.x"])
+    assert doc["backtest"]["specialize"] is True
 
 
 def test_grid_and_random_points() -> None:

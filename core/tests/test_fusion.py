@@ -269,6 +269,24 @@ def test_set_params_hot_reload(cache_dir: Path) -> None:
         loop.set_params(2, np.zeros(1))
 
 
+def test_specialized_params_are_compiled_into_the_loop(cache_dir: Path) -> None:
+    """Params compiled in hold the values of the build, whatever the array says later;
+    other values key another loop; swapping them is refused."""
+    script = [(1, NEW, BUY, MKT, IOC, 3.0, np.nan)]
+    loop = make(cache_dir, script, max_qty=1.0, specialize=[2])
+    assert loop.baked == {2}
+    loop.components[2].params[0]["max_qty"] = 2.0  # too late: the loop holds the build's 1.0
+    loop.run(flat_ticks(3))
+    assert loop.drain_intents()["qty"].tolist() == [1.0]
+    with pytest.raises(ValueError, match=r"component 2 .*compiled into this loop"):
+        loop.set_params(2, loop.components[2].params.copy())
+    keys = {_Gen(components(script, max_qty=q), baked=[2]).key() for q in (1.0, 2.0)}
+    keys.add(_Gen(components(script, max_qty=1.0)).key())
+    assert len(keys) == 3
+    with pytest.raises(ValueError, match="specialize: no component 9"):
+        make(cache_dir, script, specialize=[9])
+
+
 def test_live_mode_over_rings(cache_dir: Path) -> None:
     loop = make(cache_dir, [(1, NEW, BUY, MKT, IOC, 1.5, np.nan)], mode="paper")
     tick_ring = SpscRing(TICK_DTYPE, 64)

@@ -30,12 +30,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numba
+import numpy as np
 import tradeloop_sdk
 from numba.core.registry import CPUDispatcher
 from tradeloop_sdk import TAINTED, ComponentKind, HotPath, TickKind
@@ -147,6 +148,18 @@ def identity(fn: Callable[..., Any]) -> tuple[str, str]:
     return f"{mod}:{qual}", sha
 
 
+def bakeable(c: HotPath) -> bool:
+    """Whether ``c``'s params can be compiled into a loop: a compiled kernel's params array."""
+    return not c.python_mode and isinstance(c.params, np.ndarray)
+
+
+def _params_sha(params: np.ndarray) -> str:
+    h = hashlib.sha256(str(params.dtype.descr).encode())
+    h.update(str(params.shape).encode())
+    h.update(np.ascontiguousarray(params).tobytes())
+    return h.hexdigest()
+
+
 def validate(components: Sequence[HotPath], *, live: bool) -> None:
     """Raise ValueError/TypeError naming the component that does not fit the contract."""
     venues = [i for i, c in enumerate(components) if c.kind == ComponentKind.VENUE]
@@ -182,8 +195,9 @@ def validate(components: Sequence[HotPath], *, live: bool) -> None:
 class _Gen:
     """Source builder for one component list."""
 
-    def __init__(self, components: Sequence[HotPath]) -> None:
+    def __init__(self, components: Sequence[HotPath], baked: Collection[int] = ()) -> None:
         self.c = list(components)
+        self.baked = frozenset(k for k in baked if bakeable(self.c[k]))
         self.A = "".join(f", p{k}, s{k}" for k in range(len(self.c)))
         self.pymode = any(c.python_mode for c in self.c)
         if self.pymode:
@@ -209,19 +223,29 @@ class _Gen:
                     # inlined, numba prunes those reference-count pairs.
                     fn = numba.njit(inline="always", nogil=True)(fn.py_func)
                 self.inject[f"c{k}_{role}"] = fn
+        for k in self.baked:
+            # A global array is a constant to numba: its values are compiled into the code,
+            # so loads of them fold away and branches on them are decided at compile time.
+            frozen = np.array(self.c[k].params, copy=True)
+            frozen.setflags(write=False)
+            self.inject[f"P{k}"] = frozen
         self.venue = next(
             (k for k, c in enumerate(self.c) if c.kind == ComponentKind.VENUE), None
         )
 
     def call(self, k: int, role: str, arg: str, ret: str | None, ind: str) -> list[str]:
         if not self.c[k].python_mode:
-            expr = f"c{k}_{role}(bp{k}, bs{k}, bctx, {arg})"
+            expr = f"c{k}_{role}({self.params(k)}, bs{k}, bctx, {arg})"
             return [f"{ind}{ret} = {expr}" if ret else f"{ind}{expr}"]
         # the Python side gets the managed (reference-counted) originals, never borrowed views
         expr = f"c{k}_{role}(p{k}, s{k}, ctx, {arg})"
         if ret is None:
             return [f"{ind}with objmode():", f"{ind}    {expr}"]
         return [f"{ind}with objmode({ret}='int64'):", f"{ind}    {ret} = int({expr})"]
+
+    def params(self, k: int) -> str:
+        """The name component ``k``'s params go by in compiled calls."""
+        return f"P{k}" if k in self.baked else f"bp{k}"
 
     def of_kind(self, *kinds: ComponentKind) -> list[int]:
         return [k for k, c in enumerate(self.c) if c.kind in kinds]
@@ -314,7 +338,7 @@ class _Gen:
             if "taint_ns" in names:
                 L += [
                     f"    if gf & {TAINTED}:",
-                    f"        tu = now + p{k}[0]['taint_ns']",
+                    f"        tu = now + {'P' if k in self.baked else 'p'}{k}[0]['taint_ns']",
                     "        if tu > books[v, s]['tainted_until']:",
                     "            books[v, s]['tainted_until'] = tu",
                 ]
@@ -489,6 +513,9 @@ class _Gen:
                         f"#   c{k}_{role}: {ComponentKind(c.kind).name} {c.name!r} {ident} "
                         f"sha256={sha[:16]}{mode}"
                     )
+        if self.baked:
+            L.append("# Params compiled in as constants (global P<index>): "
+                     + ", ".join(f"c{k} {self.c[k].name!r}" for k in sorted(self.baked)))
         L += [
             "import numba",
             "from numba import objmode",
@@ -515,6 +542,8 @@ class _Gen:
                 h.update(f"|{role}={ident}@{sha}".encode())
             names = getattr(getattr(c.params, "dtype", None), "names", None) or ()
             h.update(f"|taint={'taint_ns' in names}".encode())
+        for k in sorted(self.baked):
+            h.update(f"|P{k}={_params_sha(self.c[k].params)}".encode())
         return h.hexdigest()[:24]
 
     def source(self, key: str, cache: bool, nogil: bool) -> str:
@@ -536,13 +565,18 @@ def _write_if_changed(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def fuse(components: Sequence[HotPath], cache_dir: Path | None = None) -> ModuleType:
+def fuse(
+    components: Sequence[HotPath], cache_dir: Path | None = None, baked: Collection[int] = ()
+) -> ModuleType:
     """Generate (or reuse) the fused-loop module for ``components`` and import it.
 
     The module exposes ``run_chunk(ctx, ks, ticks, start, stop, p0, s0, ...)`` and
     ``run_live(ctx, ks, tick_ring, intent_ring, report_ring, stop, max_polls, p0, s0, ...)``.
+    The params of the components indexed in ``baked`` (those :func:`bakeable`) are compiled
+    into the module as constants, their values at this call: the loop ignores the ``p<k>``
+    passed for them, and other values make another module (the key hashes them).
     """
-    gen = _Gen(components)
+    gen = _Gen(components, baked)
     pymode = gen.pymode
     _EDITED.clear()
     _tree_sha.cache_clear()  # re-read: an edit since the last fuse must be seen (a few ms)
@@ -579,6 +613,7 @@ def fuse(components: Sequence[HotPath], cache_dir: Path | None = None) -> Module
     mod = importlib.util.module_from_spec(spec)
     mod.__dict__.update(gen.inject)
     mod.__dict__["__tradeloop_originals__"] = dict(gen.originals)
+    mod.__dict__["__tradeloop_baked__"] = gen.baked
     sys.modules[modname] = mod
     spec.loader.exec_module(mod)
     log.debug("fused loop %s from %s (disk cache=%s)", key, path, cache)

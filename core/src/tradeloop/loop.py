@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,8 @@ class FusedLoop:
         self._hist_rows = 0  # rows in both
         self.history_limit = 4_000_000  # transition rows kept for order_history
         self._guards = [i for i, c in enumerate(self.components) if c.kind == ComponentKind.GUARD]
+        #: components whose params are compiled into the loop (see build_loop's specialize)
+        self.baked: frozenset[int] = getattr(module, "__tradeloop_baked__", frozenset())
 
     # -- running -------------------------------------------------------------------------
 
@@ -330,8 +332,14 @@ class FusedLoop:
         """Swap component ``index``'s params between compiled calls (hot reload).
 
         ``params`` must have the same numba type (same dtype and shape) as the original,
-        otherwise the loop would recompile; a mismatch is refused with TypeError.
+        otherwise the loop would recompile; a mismatch is refused with TypeError. Params
+        compiled into the loop (``build_loop(specialize=...)``) cannot be swapped: ValueError.
         """
+        if index in self.baked:
+            raise ValueError(
+                f"component {index} ({self.components[index].name}): its params are compiled "
+                "into this loop (build_loop(specialize=...)); build one without it to swap them"
+            )
         old = self._params[index]
         if isinstance(old, np.ndarray):
             if not isinstance(params, np.ndarray) or params.dtype != old.dtype or params.shape != old.shape:
@@ -437,6 +445,7 @@ def build_loop(
     first_client_id: int = 1,
     initial_cash: Mapping[Any, Any] | None = None,
     venues: Mapping[str, Any] | None = None,
+    specialize: Collection[int] = (),
 ) -> FusedLoop:
     """Fuse ``components`` (in order) into one compiled loop over ``universe``.
 
@@ -444,6 +453,9 @@ def build_loop(
     ``initial_cash`` maps ``(venue, currency)`` or ``currency`` (every venue) to an amount.
     ``venues`` (name -> VenueSpec) marks shadow-only venues in ``ctx.specs``.
     The generated loop is cached under ``cache_dir`` (default: see ``default_cache_dir``).
+    ``specialize`` lists components whose params are compiled into the loop as constants
+    (compiled kernels with a params array; others are ignored): a faster loop, but their
+    params can no longer be swapped, and each new set of values compiles a new loop.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -478,7 +490,10 @@ def build_loop(
         # the live loop writes order slots, log rows and component state on fresh pages as
         # it goes; fault them in now rather than on the hot path (see tradeloop._memory)
         prefault(ctx, ks, [c.state for c in components])
-    module = fuse(components, cache_dir)
+    bad = [k for k in specialize if not 0 <= k < len(components)]
+    if bad:
+        raise ValueError(f"specialize: no component {bad[0]} (the loop has {len(components)})")
+    module = fuse(components, cache_dir, baked=specialize)
     precompile(components, ctx, ks, module)
     return FusedLoop(universe, components, ctx, ks, module, mode)
 

@@ -152,13 +152,17 @@ class EngineConfig:
 
 @attrs.frozen
 class BacktestConfig:
-    """``[backtest]``: period (TOML keys ``from`` / ``to``), output dir, seed, starting cash."""
+    """``[backtest]``: period (TOML keys ``from`` / ``to``), output dir, seed, starting cash,
+    and whether the guards', gates' and venue's params are compiled into the loop."""
 
     start: datetime | None = None
     end: datetime | None = None
     out: str = "out/backtest"
     seed: int = 0
     cash: Mapping[str, Decimal] = attrs.field(factory=lambda: {"USD": Decimal(100_000)})
+    #: compile the gates', guards' and venue's params into the loop: ~10 % faster a tick;
+    #: a new value of one of them compiles the loop again (once: it is cached)
+    specialize: bool = True
 
 
 @attrs.frozen

@@ -87,6 +87,14 @@ def default_equity_interval(start_ns: int | None, end_ns: int | None) -> int:
     return max(10**9, (end_ns - start_ns) // 2000)
 
 
+#: Components whose params a backtest compiles into its loop: the data-quality gates, the
+#: guards and the venue, whose settings stay put while a strategy is tuned. Constant params
+#: save ~10 % a tick (their loads fold away, and branches on them are decided when the loop
+#: compiles); each new set of their values compiles a loop once (~25 s), then the disk cache
+#: has it. A strategy's or stage's params stay arguments: a new value never recompiles.
+SPECIALIZED_KINDS = frozenset({ComponentKind.GATE, ComponentKind.GUARD, ComponentKind.VENUE})
+
+
 def build_components(config: Config, universe: Any, reg: Registry) -> tuple[Any, list[Any], list[str]]:
     """The data provider, the hot paths in loop order, and their display names."""
     parts = reg.build(config)
@@ -154,11 +162,15 @@ def run_backtest(
     equity_interval_ns: int | None = None,
     cache_dir: Path | None = None,
     provider: Any = None,
+    specialize: bool | None = None,
 ) -> BacktestResults:
     """Run ``config`` as a backtest; ``start``/``end``/``symbols`` override the config's.
 
     ``provider`` (any DataProvider) replaces the config's data source, e.g. to run over
     ticks already in memory.
+
+    ``specialize`` (default: the config's ``backtest.specialize``) compiles the params of
+    the gates, guards and the venue into the loop (see :data:`SPECIALIZED_KINDS`).
 
     KeyboardInterrupt between chunks stops the run and returns partial results
     (``interrupted=True``).
@@ -171,9 +183,12 @@ def run_backtest(
     configured, hot, names = build_components(config, universe, reg)
     provider = provider if provider is not None else configured
     interval = equity_interval_ns or default_equity_interval(start_ns, end_ns)
+    if specialize is None:
+        specialize = config.backtest.specialize
     loop = build_loop(
         universe, hot, mode="backtest", equity_interval_ns=interval,
         initial_cash=dict(config.backtest.cash), cache_dir=cache_dir,
+        specialize=[k for k, h in enumerate(hot) if h.kind in SPECIALIZED_KINDS] if specialize else (),
     )
     loop.ctx.control[0]["cancel_on_kill"] = int(config.engine.cancel_on_kill)
     loop.ctx.control[0]["flatten_on_kill"] = int(config.engine.flatten_on_kill)

@@ -167,6 +167,7 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
     from ..backtest._sweep import (
         SweepResult,
         grid_points,
+        keep_loop_shared,
         parse_assignment,
         random_points,
         run_points,
@@ -202,6 +203,7 @@ def sweep(config: str | None, grid: tuple[str, ...], n_random: int | None, seed:
                 doc.setdefault("backtest", {})[key] = datetime.fromisoformat(value)
             except ValueError:
                 raise click.UsageError(f"--{key} {value!r}: expected an ISO date or date-time") from None
+    keep_loop_shared(doc, space)
     # A config error is the same on every run: find them before any worker starts.
     bad = invalid_points(doc, points, source)
     if len(bad) == len(points):
