@@ -74,7 +74,7 @@ class _PhaseColumn(ProgressColumn):
             return Text("backtest", style="bold")
         if time.perf_counter() - task.fields.get("since", 0.0) < COMPILE_HINT_S:
             return Text("loading the fused loop", style="bold")
-        return Text("compiling the fused loop (first run only)", style="bold yellow")
+        return Text("compiling the fused loop (first run of this setup)", style="bold yellow")
 
 
 class _RateColumn(ProgressColumn):
