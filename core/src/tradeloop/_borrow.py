@@ -47,4 +47,22 @@ def borrow(typingctx: Any, xty: Any) -> Any:
     return xty(xty), codegen
 
 
-__all__ = ["borrow"]
+@intrinsic
+def as_argument(typingctx: Any, xty: Any) -> Any:
+    """A global (constant) array under the numba type it has as an argument: numba types a
+    global array read-only, and every kernel handed it would compile for a second type.
+
+    The values stay constants of the compiled code: only the type changes (both have the
+    same data model). Writing through it is undefined: for params, which kernels only read.
+    """
+    if not isinstance(xty, types.Array):
+        return None
+    out = xty.copy(readonly=False)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        return args[0]
+
+    return out(xty), codegen
+
+
+__all__ = ["as_argument", "borrow"]

@@ -149,8 +149,12 @@ def identity(fn: Callable[..., Any]) -> tuple[str, str]:
 
 
 def bakeable(c: HotPath) -> bool:
-    """Whether ``c``'s params can be compiled into a loop: a compiled kernel's params array."""
-    return not c.python_mode and isinstance(c.params, np.ndarray)
+    """Whether ``c``'s params can be compiled into a loop: a compiled kernel's params array
+    of the type a constant copy passed ``as_argument`` has (C-contiguous, aligned,
+    writable), so that every kernel it reaches keeps the signature it has anyway."""
+    p = c.params
+    return (not c.python_mode and isinstance(p, np.ndarray) and p.flags.c_contiguous
+            and p.flags.aligned and p.flags.writeable)
 
 
 def _params_sha(params: np.ndarray) -> str:
@@ -226,9 +230,10 @@ class _Gen:
         for k in self.baked:
             # A global array is a constant to numba: its values are compiled into the code,
             # so loads of them fold away and branches on them are decided at compile time.
-            frozen = np.array(self.c[k].params, copy=True)
-            frozen.setflags(write=False)
-            self.inject[f"P{k}"] = frozen
+            # Calls pass it through as_argument, under the argument's numba type: the
+            # read-only type numba gives a global would compile every out-of-line callee a
+            # second time (~70 s more on a first backtest). Kernels never write params.
+            self.inject[f"P{k}"] = np.array(self.c[k].params, copy=True)
         self.venue = next(
             (k for k, c in enumerate(self.c) if c.kind == ComponentKind.VENUE), None
         )
@@ -245,7 +250,7 @@ class _Gen:
 
     def params(self, k: int) -> str:
         """The name component ``k``'s params go by in compiled calls."""
-        return f"P{k}" if k in self.baked else f"bp{k}"
+        return f"as_argument(P{k})" if k in self.baked else f"bp{k}"
 
     def of_kind(self, *kinds: ComponentKind) -> list[int]:
         return [k for k, c in enumerate(self.c) if c.kind in kinds]
@@ -520,7 +525,7 @@ class _Gen:
             "import numba",
             "from numba import objmode",
             "from tradeloop._atomics import load_acquire, wall_clock_ns",
-            "from tradeloop._borrow import borrow",
+            "from tradeloop._borrow import as_argument, borrow",
             "from tradeloop._kernel import (accept, admit, apply_report, check_kill, "
             "guard_verdict, housekeeping,",
             "    log_intent, logs_high, next_due, push_intent, refuse)",

@@ -53,6 +53,9 @@ class HotPath:
     imports them by module and qualified name), or plain Python callables when
     ``python_mode`` is true. ``params`` is typically a one-element structured array and
     ``state`` any numba-typable value (an array or a tuple of arrays), preallocated.
+    Kernels read ``params`` and never write it: a backtest compiles the params of gates,
+    guards and venues into its loop as constants (writing one there is undefined), and
+    live settings change by swapping the whole array (hot reload).
     """
 
     kind: ComponentKind
