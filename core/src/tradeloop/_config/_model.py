@@ -160,7 +160,7 @@ class BacktestConfig:
     out: str = "out/backtest"
     seed: int = 0
     cash: Mapping[str, Decimal] = attrs.field(factory=lambda: {"USD": Decimal(100_000)})
-    #: compile the gates', guards' and venue's params into the loop: 5–10 % faster a tick;
+    #: compile the gates', guards' and venue's params into the loop: 5 to 10 % faster a tick;
     #: a new value of one of them compiles the loop again (once: it is cached)
     specialize: bool = True
 

@@ -89,7 +89,7 @@ def default_equity_interval(start_ns: int | None, end_ns: int | None) -> int:
 
 #: Components whose params a backtest compiles into its loop: the data-quality gates, the
 #: guards and the venue, whose settings stay put while a strategy is tuned. Constant params
-#: save 5–10 % a tick (their loads fold away, and branches on them are decided when the loop
+#: save 5 to 10 % a tick (their loads fold away, and branches on them are decided when the loop
 #: compiles); each new set of their values compiles a loop once (~25 s), then the disk cache
 #: has it. A strategy's or stage's params stay arguments: a new value never recompiles.
 SPECIALIZED_KINDS = frozenset({ComponentKind.GATE, ComponentKind.GUARD, ComponentKind.VENUE})
