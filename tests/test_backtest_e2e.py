@@ -198,7 +198,11 @@ def test_params_compiled_into_the_loop_change_no_result(tmp_path: Path) -> None:
     assert len(runs[0].fills) > 0 and (runs[0].intents["reason"] != 0).any()  # guards refused some
     for name in ("reports", "intents", "events", "equity", "prices"):
         a, b = (getattr(r, name) for r in runs)
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+        assert a.dtype == b.dtype and len(a) == len(b), name
+        # field by field: numpy's structured copies leave padding bytes (events have some)
+        # as they found them, so whole rows' bytes may differ where no field does
+        for f in a.dtype.names:
+            assert a[f].tobytes() == b[f].tobytes(), f"{name}.{f}"
 
 
 def test_ctrl_c_keeps_partial_results(tmp_path: Path) -> None:
