@@ -461,6 +461,9 @@ def build_loop(
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     components = list(components)
     validate(components, live=mode == "live")
+    bad = [k for k in specialize if not 0 <= k < len(components)]
+    if bad:
+        raise ValueError(f"specialize: no component {bad[0]} (the loop has {len(components)})")
     n_guards = sum(1 for c in components if c.kind == ComponentKind.GUARD)
     if n_guards > 254:
         raise ValueError(f"at most 254 guards, got {n_guards}")
@@ -490,9 +493,6 @@ def build_loop(
         # the live loop writes order slots, log rows and component state on fresh pages as
         # it goes; fault them in now rather than on the hot path (see tradeloop._memory)
         prefault(ctx, ks, [c.state for c in components])
-    bad = [k for k in specialize if not 0 <= k < len(components)]
-    if bad:
-        raise ValueError(f"specialize: no component {bad[0]} (the loop has {len(components)})")
     module = fuse(components, cache_dir, baked=specialize)
     precompile(components, ctx, ks, module)
     return FusedLoop(universe, components, ctx, ks, module, mode)
