@@ -46,7 +46,7 @@ from ._kstate import KC_LAST_KILL, KC_STEP, KC_STEP_ALLOW, KC_STEP_TAKEN
 
 log = logging.getLogger(__name__)
 
-_KERNEL_MODULES = ("_atomics", "_borrow", "_kernel", "_kstate", "_ledger", "_orders", "_rings", "_fusion")
+_KERNEL_MODULES = ("_atomics", "_borrow", "_distinct", "_kernel", "_kstate", "_ledger", "_orders", "_rings", "_fusion")
 _LOADED: dict[str, ModuleType] = {}
 
 ROLES = ("on_tick", "check", "on_intent", "on_report")
@@ -414,6 +414,8 @@ class _Gen:
         L = [
             "@numba.njit(cache=CACHE, nogil=NOGIL)",
             f"def run_chunk(ctx, ks, ticks, start, stop{self.A}):",
+            # Python-mode kernels reach the same arrays through Python objects
+            *([] if self.pymode else ["    distinct_arguments()"]),
             *self.prologue(),
             "    control = bctx.control",
             "    counts = bctx.counts",
@@ -526,6 +528,7 @@ class _Gen:
             "from numba import objmode",
             "from tradeloop._atomics import load_acquire, wall_clock_ns",
             "from tradeloop._borrow import as_argument, borrow",
+            "from tradeloop._distinct import distinct_arguments",
             "from tradeloop._kernel import (accept, admit, apply_report, check_kill, "
             "guard_verdict, housekeeping,",
             "    log_intent, logs_high, next_due, push_intent, refuse)",

@@ -34,6 +34,7 @@ from tradeloop_sdk import (
 )
 from tradeloop_sdk._context import N_EVENTS
 
+from ._distinct import arrays, hit, overlaps, ranges
 from ._exact_ledger import ExactLedger, tolerance
 from ._fusion import default_cache_dir, fuse, validate
 from ._kernel import KC_LOG_LOST, housekeeping
@@ -112,6 +113,8 @@ class FusedLoop:
         self._hist_rows = 0  # rows in both
         self.history_limit = 4_000_000  # transition rows kept for order_history
         self._guards = [i for i, c in enumerate(self.components) if c.kind == ComponentKind.GUARD]
+        # what ticks and swapped params must not overlap (see tradeloop._distinct)
+        self._spans = ranges(_written(ctx, ks, self.components))
         #: components whose params are compiled into the loop (see build_loop's specialize)
         self.baked: frozenset[int] = getattr(module, "__tradeloop_baked__", frozenset())
 
@@ -349,6 +352,13 @@ class FusedLoop:
                 )
         elif type(params) is not type(old):
             raise TypeError(f"component {index}: params must be {type(old).__name__}")
+        for _, a in arrays("params", params):
+            inside = hit(self._spans, a)
+            if inside is not None:
+                raise ValueError(
+                    f"component {index} ({self.components[index].name}): new params share "
+                    f"memory with the loop's {inside}; pass an array of their own"
+                )
         self._params[index] = params
         self.ctx.control[0]["generation"] += 1
 
@@ -412,6 +422,9 @@ class FusedLoop:
             raise TypeError("ticks must be a 1-d numpy array of TICK_DTYPE")
         if not ticks.flags.c_contiguous:
             raise ValueError("ticks must be C-contiguous")
+        inside = hit(self._spans, ticks)
+        if inside is not None:
+            raise ValueError(f"ticks share memory with the loop's {inside}: pass a copy")
         return ticks
 
 
@@ -425,6 +438,31 @@ def _initial_cash(ctx: Any, universe: Universe, cash: Mapping[Any, Any] | None) 
         c = universe.currency_id(cur)
         for v in vids:
             ctx.cash[v, c] = float(Decimal(str(amount)))
+
+
+def _component_arrays(k: int, c: HotPath, what: str) -> list[tuple[str, np.ndarray]]:
+    return arrays(f"component {k} ({c.name or c.kind.name.lower()}) {what}", getattr(c, what))
+
+
+def _written(ctx: Any, ks: Any, components: Sequence[HotPath]) -> list[tuple[str, np.ndarray]]:
+    """The loop's arrays that kernels may write: all but the params."""
+    out = arrays("ctx", ctx) + arrays("kernel state", ks)
+    for k, c in enumerate(components):
+        out += _component_arrays(k, c, "state")
+    return out
+
+
+def _check_distinct(ctx: Any, ks: Any, components: Sequence[HotPath]) -> None:
+    """Refuse components whose arrays overlap: the loop is compiled on the promise that
+    they do not (see tradeloop._distinct)."""
+    read = [x for k, c in enumerate(components) for x in _component_arrays(k, c, "params")]
+    bad = overlaps(_written(ctx, ks, components), read)
+    if bad:
+        a, b = bad[0]
+        raise ValueError(
+            f"{a} and {b} share memory: every component needs state arrays of its own, "
+            "apart from the context's and every other component's (params may be shared)"
+        )
 
 
 def build_loop(
@@ -493,6 +531,7 @@ def build_loop(
         # the live loop writes order slots, log rows and component state on fresh pages as
         # it goes; fault them in now rather than on the hot path (see tradeloop._memory)
         prefault(ctx, ks, [c.state for c in components])
+    _check_distinct(ctx, ks, components)
     module = fuse(components, cache_dir, baked=specialize)
     precompile(components, ctx, ks, module)
     return FusedLoop(universe, components, ctx, ks, module, mode)
