@@ -81,10 +81,7 @@ def _bounds(a: np.ndarray) -> tuple[int, int]:
 
 def ranges(items: Iterable[tuple[str, np.ndarray]]) -> list[tuple[int, int, str]]:
     """``(first byte, end byte, name)`` of each array."""
-    out = []
-    for name, a in items:
-        out.append((*_bounds(a), name))
-    return out
+    return [(*_bounds(a), name) for name, a in items]
 
 
 def hit(spans: Sequence[tuple[int, int, str]], a: np.ndarray) -> str | None:
