@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,13 @@ __all__ = ["LockstepFeed", "VenueFirst"]
 
 #: ticks pushed to the tick ring at a time (its capacity bounds this too)
 _BATCH = 4096
+#: one wait on the engine this long is a stuck replay, not a slow one (a cold compile of
+#: the loop takes a minute or two): fail naming what was awaited instead of spinning on
+_STUCK_S = 600.0
+
+
+def _at_least(ex: Any, n: int) -> bool:
+    return int(ex.reports_received) >= n
 
 
 class LockstepFeed:
@@ -75,17 +83,33 @@ class LockstepFeed:
 
     # -- the engine side -------------------------------------------------------------------
 
-    async def _settle(self) -> None:
-        ex = self.engine.executor
-        while ex is None or not ex.idle():
+    async def _until(self, done: Callable[[], bool], what: str) -> None:
+        """Yield to the event loop until ``done()``; after ``_STUCK_S`` raise, naming ``what``
+        and the loop's state."""
+        t0 = time.monotonic()
+        while not done():
             await asyncio.sleep(0)
+            if time.monotonic() - t0 > _STUCK_S:
+                loop = self.engine.loop
+                hb = int(self.engine.control[0]["heartbeat_ns"])
+                raise RuntimeError(
+                    f"replay stuck: waited {_STUCK_S:.0f} s for {what} (loop heartbeat "
+                    f"{hb}, ticks taken {self._taken()} of a batch of {len(self._batch)}, "
+                    f"allowed {loop.ticks_allowed()}, venue fed {self._fed})"
+                )
+
+    async def _settle(self) -> None:
+        def idle() -> bool:
             ex = self.engine.executor
+            return ex is not None and bool(ex.idle())
+
+        await self._until(idle, "the executor to go idle")
 
     async def _next_poll(self) -> None:
         # a new poll began, so the one before it (and every intent it emitted) is done
-        hb = int(self.engine.control[0]["heartbeat_ns"])
-        while int(self.engine.control[0]["heartbeat_ns"]) == hb:
-            await asyncio.sleep(0)
+        control = self.engine.control
+        hb = int(control[0]["heartbeat_ns"])
+        await self._until(lambda: int(control[0]["heartbeat_ns"]) != hb, "the loop's next poll")
 
     def _taken(self) -> int:
         """Ticks of the batch the loop has taken."""
@@ -95,8 +119,8 @@ class LockstepFeed:
         """Wait until the loop has processed ticks ``[.., end)`` of the batch, or holds
         after an earlier one whose intents went out; returns the ticks it took."""
         loop = self.engine.loop
-        while self._taken() < end and loop.ticks_allowed() > 0:
-            await asyncio.sleep(0)
+        await self._until(lambda: self._taken() >= end or loop.ticks_allowed() <= 0,
+                          f"the loop to take ticks up to {end}")
         await self._next_poll()
         return self._taken()
 
@@ -115,8 +139,7 @@ class LockstepFeed:
             pushed = int(ex.reports_pushed)
             if pushed == applied:
                 return
-            while len(ring):
-                await asyncio.sleep(0)
+            await self._until(lambda: len(ring) == 0, "the loop to apply the report ring")
             await self._next_poll()
             applied = pushed
 
@@ -196,8 +219,8 @@ class LockstepFeed:
                 self._fed = k + 1
                 # reports due at this tick reach the loop before the tick does, as in a
                 # backtest: wait for the executor to take them from the broker's stream
-                while ex.reports_received < seen + n_reps:
-                    await asyncio.sleep(0)
+                await self._until(partial(_at_least, ex, seen + n_reps),
+                                  "the executor to take the venue's reports")
                 self._now = int(self._ts[k])
                 await self._settle()
                 applied = int(ex.reports_pushed)
